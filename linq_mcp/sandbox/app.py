@@ -1,0 +1,227 @@
+"""The sandbox as an ASGI application: Linq's V3 API, simulated.
+
+``create_sandbox(config)`` builds a :class:`Sandbox`: its ``world`` (all state) and
+``app`` (the ASGI callable). Requests under ``/api/partner/v3`` go to the route
+modules in ``sandbox/routes``; ``/_sandbox`` is the admin API (``admin.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from .config import SandboxConfig
+from .errors import LinqError
+from .faults import DroppedConnection, FaultPlan
+from .router import Ctx, Reply, RouteDef, Router
+from .state import World
+
+log = logging.getLogger("linq_mcp.sandbox")
+
+API_PREFIX = "/api/partner"
+ADMIN_PREFIX = "/_sandbox"
+
+
+@dataclass
+class _Compiled:
+    pattern: re.Pattern[str]
+    route: RouteDef
+    public: bool = False  # no bearer token needed (presigned upload/download URLs)
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    regex = re.sub(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}", r"(?P<\1>[^/]+)", path)
+    return re.compile("^" + regex + "$")
+
+
+def _route_modules() -> list[Router]:
+    from .routes import ALL_ROUTERS
+
+    return ALL_ROUTERS
+
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass
+class Sandbox:
+    world: World
+    api_routes: list[_Compiled] = field(default_factory=list)
+    admin_routes: list[_Compiled] = field(default_factory=list)
+    faults: FaultPlan = field(init=False)
+    after_mutation: list[Callable[[World], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.faults = FaultPlan(self.world)
+
+    @property
+    def api_key(self) -> str:
+        return self.world.config.api_keys[0]
+
+    # ASGI ---------------------------------------------------------------------------
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        response = await self._handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def served_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app behind a real socket: a dropped connection becomes a reset mid-body."""
+        try:
+            await self.app(scope, receive, send)
+        except DroppedConnection:
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4096")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": True})
+            raise
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        async with anyio.create_task_group() as tg:
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    tg.start_soon(self.world.scheduler.run)
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    tg.cancel_scope.cancel()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Sandbox]:
+        """Run the world's timers in real time (for in-process use, where no lifespan runs)."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.world.scheduler.run)
+            try:
+                yield self
+            finally:
+                tg.cancel_scope.cancel()
+
+    # dispatch -----------------------------------------------------------------------
+    async def _handle(self, request: Request) -> Response:
+        world = self.world
+        trace_id = world.trace_id()
+        path = request.url.path
+        try:
+            await world.scheduler.run_due()
+            if path.startswith(ADMIN_PREFIX):
+                table, rel = self.admin_routes, path
+            elif path.startswith(API_PREFIX):
+                table, rel = self.api_routes, path[len(API_PREFIX) :]
+            else:
+                raise LinqError(404, 2001, f"Not found: {path}")
+            compiled, params = self._match(table, request.method, rel)
+            if not compiled.public:
+                self._authenticate(request)
+            raw = await request.body()
+            query = parse_qs(request.url.query, keep_blank_values=True)
+            ctx = Ctx(
+                world=world,
+                method=request.method,
+                path=rel,
+                path_params=params,
+                query={k: v[-1] for k, v in query.items()},
+                query_lists=query,
+                headers=request.headers,
+                raw_body=raw,
+                trace_id=trace_id,
+                operation=compiled.route.operation,
+            )
+            is_api = table is self.api_routes
+            kind = self.faults.choose(compiled.route.operation) if is_api else None
+            if is_api:
+                world.count("requests")
+                world.count(f"op.{compiled.route.operation}")
+            await self.faults.before(ctx, kind)
+            reply = await compiled.route.handler(ctx)
+            if request.method in MUTATING:
+                for hook in self.after_mutation:
+                    hook(world)
+            self.faults.after(kind)
+            world.scheduler.poke()
+            return self._respond(reply, trace_id)
+        except LinqError as exc:
+            headers = {"X-Trace-ID": trace_id}
+            if exc.retry_after is not None:
+                headers["Retry-After"] = str(exc.retry_after)
+            return Response(
+                json.dumps(exc.envelope(trace_id)),
+                status_code=exc.status,
+                media_type="application/json",
+                headers=headers,
+            )
+        except DroppedConnection:
+            raise
+        except Exception:  # never a stack trace to the client
+            log.exception("sandbox handler failed (trace %s)", trace_id)
+            err = LinqError(500, 3006, "Internal server error")
+            return Response(
+                json.dumps(err.envelope(trace_id)),
+                status_code=500,
+                media_type="application/json",
+                headers={"X-Trace-ID": trace_id},
+            )
+
+    def _match(self, table: list[_Compiled], method: str, path: str) -> tuple[_Compiled, dict[str, str]]:
+        allowed = False
+        for compiled in table:
+            m = compiled.pattern.match(path)
+            if m is None:
+                continue
+            if compiled.route.method == method:
+                return compiled, {k: v for k, v in m.groupdict().items()}
+            allowed = True
+        if allowed:
+            raise LinqError(405, 1005, f"Method {method} is not allowed on {path}")
+        raise LinqError(404, 2001, f"Not found: {path}")
+
+    def _authenticate(self, request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise LinqError(401, 2004, "Unauthorized: missing Bearer token in the Authorization header")
+        if token.strip() not in self.world.config.api_keys:
+            raise LinqError(401, 2004, "Unauthorized: invalid API token")
+
+    @staticmethod
+    def _respond(reply: Reply, trace_id: str) -> Response:
+        headers = {"X-Trace-ID": trace_id, **reply.headers}
+        if isinstance(reply.body, bytes):
+            return Response(reply.body, status_code=reply.status, headers=headers)
+        if reply.body is None:
+            return Response(status_code=reply.status, headers=headers)
+        return Response(
+            json.dumps(reply.body), status_code=reply.status, media_type="application/json", headers=headers
+        )
+
+
+def create_sandbox(config: SandboxConfig | None = None) -> Sandbox:
+    """Build a fresh sandbox world and its app. Cheap: no I/O unless ``db_path`` is set."""
+    config = config or SandboxConfig()
+    world = World(config)
+    sandbox = Sandbox(world)
+    from . import admin, setup
+
+    for router in _route_modules():
+        for route in router.routes:
+            sandbox.api_routes.append(
+                _Compiled(_compile(route.path), route, public=route.operation.startswith("_public"))
+            )
+    for route in admin.router.routes:
+        sandbox.admin_routes.append(
+            _Compiled(_compile(route.path), route, public=route.operation.startswith("_public"))
+        )
+    setup.populate(sandbox)
+    return sandbox

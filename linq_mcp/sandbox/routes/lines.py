@@ -1,0 +1,7 @@
+"""Sandbox routes: lines."""
+
+from __future__ import annotations
+
+from ..router import Router
+
+router = Router()

@@ -1,0 +1,7 @@
+"""Sandbox routes: rich."""
+
+from __future__ import annotations
+
+from ..router import Router
+
+router = Router()
