@@ -139,7 +139,7 @@ class Sandbox:
                 trace_id=trace_id,
                 operation=compiled.route.operation,
             )
-            is_api = table is self.api_routes
+            is_api = table is self.api_routes and not compiled.public
             kind = self.faults.choose(compiled.route.operation) if is_api else None
             if is_api:
                 world.count("requests")
