@@ -1,0 +1,486 @@
+"""One normalised event model for both Linq webhook payload versions.
+
+Linq delivers message events in two shapes (``2025-01-01``: ``is_from_me``, nested
+``message``; ``2026-02-03``: ``direction``, flat message fields, nested ``chat``). Every
+consumer (resources, inbox, ``wait``) reads the same ``Event`` instead, built by
+``normalise``. Unknown event types keep the envelope fields and the untouched ``raw``
+payload, so nothing Linq adds later is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+__all__ = [
+    "MESSAGE_EVENT_TYPES",
+    "Direction",
+    "Event",
+    "EventSource",
+    "InvalidEventError",
+    "Failure",
+    "Reaction",
+    "Participant",
+    "ChatChange",
+    "LineStatus",
+    "event_from_json",
+    "normalise",
+]
+
+Direction = Literal["inbound", "outbound"]
+EventSource = Literal["webhook", "polled"]
+
+MESSAGE_EVENT_TYPES = frozenset(
+    {
+        "message.sent",
+        "message.received",
+        "message.delivered",
+        "message.read",
+        "message.failed",
+        "message.edited",
+    }
+)
+_ENVELOPE_KEYS = ("event_id", "event_type", "data")
+
+
+class InvalidEventError(ValueError):
+    """The payload is not a Linq webhook envelope (missing ``event_id``/``event_type``/``data``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    code: int | None
+    reason: str | None = None
+    failed_at: str | None = None
+    detail_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    type: str  # love, like, dislike, laugh, emphasize, question, custom, sticker
+    custom_emoji: str | None = None
+    part_index: int | None = None
+    reacted_at: str | None = None
+    reaction_id: str | None = None
+    sticker_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    handle: str | None
+    status: str | None = None
+    at: str | None = None  # added_at / removed_at
+
+
+@dataclass(frozen=True, slots=True)
+class ChatChange:
+    """A group name/icon change (or its failure: see ``Event.failure``)."""
+
+    field: Literal["group_name", "group_icon"]
+    old_value: str | None = None
+    new_value: str | None = None
+    changed_by: str | None = None
+    at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineStatus:
+    phone_number: str | None
+    previous_status: str | None = None
+    new_status: str | None = None
+    previous_reputation: str | None = None
+    new_reputation: str | None = None
+    changed_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A webhook (or polled) event, the same for both payload versions.
+
+    ``seq``, ``received_at`` and ``source`` are filled in by the event store; ``raw`` is the
+    untouched payload (treat as read-only).
+    """
+
+    event_id: str
+    event_type: str
+    webhook_version: str | None
+    created_at: str | None
+    trace_id: str | None
+    partner_id: str | None
+    raw: Mapping[str, Any]
+    chat_id: str | None = None
+    message_id: str | None = None
+    direction: Direction | None = None
+    sender: str | None = None  # handle (E.164 or email) of whoever acted
+    our_line: str | None = None  # our phone number in this chat, when the payload says
+    service: str | None = None
+    is_group: bool | None = None
+    text: str | None = None  # text parts joined with "\n"; None when there are none
+    parts: tuple[Mapping[str, Any], ...] = ()
+    reply_to: Mapping[str, Any] | None = None
+    idempotency_key: str | None = None
+    sent_at: str | None = None
+    delivered_at: str | None = None
+    read_at: str | None = None
+    edited_at: str | None = None
+    failure: Failure | None = None
+    reaction: Reaction | None = None
+    participant: Participant | None = None
+    chat_change: ChatChange | None = None
+    line_status: LineStatus | None = None
+    seq: int | None = None
+    received_at: float | None = None
+    source: EventSource | None = None
+
+    @property
+    def is_message(self) -> bool:
+        return self.event_type in MESSAGE_EVENT_TYPES
+
+    @property
+    def is_inbound_message(self) -> bool:
+        return self.event_type == "message.received" or (
+            self.event_type == "message.sent" and self.direction == "inbound"
+        )
+
+    def with_store_fields(self, seq: int, received_at: float, source: EventSource) -> Event:
+        return replace(self, seq=seq, received_at=received_at, source=source)
+
+    def to_dict(self, *, include_raw: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict (nested records as dicts; ``None`` fields kept for a stable shape)."""
+        out: dict[str, Any] = {}
+        for name in _FIELD_NAMES:
+            if name == "raw" and not include_raw:
+                continue
+            value = getattr(self, name)
+            if name == "parts":
+                value = [dict(p) for p in value]
+            elif isinstance(value, (Failure, Reaction, Participant, ChatChange, LineStatus)):
+                value = {f: getattr(value, f) for f in value.__slots__}
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[name] = value
+        return out
+
+    def to_json(self, *, include_raw: bool = True) -> str:
+        return json.dumps(self.to_dict(include_raw=include_raw), separators=(",", ":"), ensure_ascii=False)
+
+
+_FIELD_NAMES = tuple(Event.__slots__)
+_NESTED: dict[str, type[Any]] = {
+    "failure": Failure,
+    "reaction": Reaction,
+    "participant": Participant,
+    "chat_change": ChatChange,
+    "line_status": LineStatus,
+}
+
+
+def event_from_json(text: str | Mapping[str, Any], *, raw: Mapping[str, Any] | None = None) -> Event:
+    """Rebuild an ``Event`` from ``Event.to_json`` output (optionally with ``raw`` supplied apart)."""
+    d = dict(json.loads(text) if isinstance(text, str) else text)
+    if raw is not None:
+        d["raw"] = raw
+    d.setdefault("raw", {})
+    for name, cls in _NESTED.items():
+        if d.get(name) is not None:
+            d[name] = cls(**d[name])
+    d["parts"] = tuple(d.get("parts") or ())
+    known = {k: v for k, v in d.items() if k in _FIELD_NAMES}
+    return Event(**known)
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _s(value: Any) -> str | None:
+    """A string field, or None (tolerates ints and absent values)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _d(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _handle(value: Any, fallback: Any = None) -> str | None:
+    """The handle string of a ChatHandle object, else a deprecated plain-string field."""
+    if isinstance(value, Mapping):
+        h = _s(value.get("handle"))
+        if h:
+            return h
+    if isinstance(value, str) and value:
+        return value
+    return _s(fallback)
+
+
+def _direction_from_is_from_me(value: Any) -> Direction | None:
+    if value is True:
+        return "outbound"
+    if value is False:
+        return "inbound"
+    return None
+
+
+def _parts(value: Any) -> tuple[tuple[Mapping[str, Any], ...], str | None]:
+    if not isinstance(value, list):
+        return (), None
+    parts = tuple(p for p in value if isinstance(p, Mapping))
+    texts = [p["value"] for p in parts if p.get("type") == "text" and isinstance(p.get("value"), str)]
+    return parts, ("\n".join(texts) if texts else None)
+
+
+def _is_group(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+# --- per-family normalisers ------------------------------------------------------------
+
+
+def _message_2026(data: Mapping[str, Any]) -> dict[str, Any]:
+    chat = _d(data.get("chat"))
+    parts, text = _parts(data.get("parts"))
+    direction = data.get("direction")
+    return {
+        "chat_id": _s(chat.get("id")) or _s(data.get("chat_id")),
+        "message_id": _s(data.get("id")) or _s(data.get("message_id")),
+        "direction": direction if direction in ("inbound", "outbound") else None,
+        "sender": _handle(data.get("sender_handle")),
+        "our_line": _handle(chat.get("owner_handle")),
+        "service": _s(data.get("service")),
+        "is_group": _is_group(chat.get("is_group")),
+        "parts": parts,
+        "text": text,
+        "reply_to": data.get("reply_to") if isinstance(data.get("reply_to"), Mapping) else None,
+        "idempotency_key": _s(data.get("idempotency_key")),
+        "sent_at": _s(data.get("sent_at")),
+        "delivered_at": _s(data.get("delivered_at")),
+        "read_at": _s(data.get("read_at")),
+    }
+
+
+def _message_2025(data: Mapping[str, Any]) -> dict[str, Any]:
+    msg = _d(data.get("message"))
+    parts, text = _parts(msg.get("parts"))
+    direction = _direction_from_is_from_me(data.get("is_from_me"))
+    sender = _handle(data.get("from_handle"), data.get("from"))
+    our_line = _handle(data.get("recipient_handle"), data.get("recipient_phone"))
+    if our_line is None and direction == "outbound":
+        our_line = sender  # on our own sends the sender is our line
+    return {
+        "chat_id": _s(data.get("chat_id")),
+        "message_id": _s(msg.get("id")) or _s(data.get("message_id")),
+        "direction": direction,
+        "sender": sender,
+        "our_line": our_line,
+        "service": _s(data.get("service")),
+        "is_group": _is_group(data.get("is_group")),
+        "parts": parts,
+        "text": text,
+        "reply_to": msg.get("reply_to") if isinstance(msg.get("reply_to"), Mapping) else None,
+        "idempotency_key": _s(data.get("idempotency_key")),
+        "sent_at": _s(msg.get("sent_at")),
+        "delivered_at": _s(data.get("delivered_at")) or _s(msg.get("delivered_at")),
+        "read_at": _s(data.get("read_at")) or _s(msg.get("read_at")),
+    }
+
+
+def _message(data: Mapping[str, Any], version: str | None) -> dict[str, Any]:
+    # Decide by shape, not only by the declared version: a mislabelled payload still normalises.
+    if "direction" in data or "sender_handle" in data or isinstance(data.get("chat"), Mapping):
+        fields = _message_2026(data)
+    elif "message" in data or "is_from_me" in data or version == "2025-01-01":
+        fields = _message_2025(data)
+    else:
+        fields = _message_2026(data)
+    if fields["our_line"] is None and fields["direction"] == "outbound":
+        fields["our_line"] = fields["sender"]
+    return fields
+
+
+def _message_edited(data: Mapping[str, Any]) -> dict[str, Any]:
+    fields = _message_2026(data)
+    part = _d(data.get("part"))
+    text = _s(part.get("text"))
+    fields["text"] = text
+    fields["parts"] = (
+        ({"type": "text", "value": text, "index": part.get("index")},) if text is not None else ()
+    )
+    fields["edited_at"] = _s(data.get("edited_at"))
+    return fields
+
+
+def _message_failed(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "chat_id": _s(data.get("chat_id")),
+        "message_id": _s(data.get("message_id")),
+        "direction": "outbound",  # only our own sends can fail
+        "service": _s(data.get("service")),
+        "failure": Failure(
+            code=_int(data.get("code")),
+            reason=_s(data.get("reason")),
+            failed_at=_s(data.get("failed_at")),
+            detail_code=_s(data.get("detail_code")),
+        ),
+    }
+
+
+def _reaction(data: Mapping[str, Any]) -> dict[str, Any]:
+    sticker = _d(data.get("sticker"))
+    return {
+        "chat_id": _s(data.get("chat_id")),
+        "message_id": _s(data.get("message_id")),
+        "direction": _direction_from_is_from_me(data.get("is_from_me")),
+        "sender": _handle(data.get("from_handle"), data.get("from")),
+        "service": _s(data.get("service")),
+        "reaction": Reaction(
+            type=_s(data.get("reaction_type")) or "unknown",
+            custom_emoji=_s(data.get("custom_emoji")),
+            part_index=_int(data.get("part_index")),
+            reacted_at=_s(data.get("reacted_at")),
+            reaction_id=_s(data.get("reaction_id")),
+            sticker_url=_s(sticker.get("url")),
+        ),
+    }
+
+
+def _participant(data: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+    p = _d(data.get("participant"))
+    at = data.get("added_at") if event_type.endswith(".added") else data.get("removed_at")
+    return {
+        "chat_id": _s(data.get("chat_id")),
+        "is_group": True,
+        "participant": Participant(
+            handle=_handle(p, data.get("handle")), status=_s(p.get("status")), at=_s(at)
+        ),
+    }
+
+
+def _chat_change(data: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+    field: Literal["group_name", "group_icon"] = "group_icon" if "icon" in event_type else "group_name"
+    fields: dict[str, Any] = {"chat_id": _s(data.get("chat_id")), "is_group": True}
+    if event_type.endswith("_failed"):
+        fields["failure"] = Failure(code=_int(data.get("error_code")), failed_at=_s(data.get("failed_at")))
+        fields["chat_change"] = ChatChange(field=field, at=_s(data.get("failed_at")))
+    else:
+        changed_by = _handle(data.get("changed_by_handle"))
+        fields["sender"] = changed_by
+        fields["chat_change"] = ChatChange(
+            field=field,
+            old_value=_s(data.get("old_value")),
+            new_value=_s(data.get("new_value")),
+            changed_by=changed_by,
+            at=_s(data.get("updated_at")),
+        )
+    return fields
+
+
+def _chat_created(data: Mapping[str, Any]) -> dict[str, Any]:
+    handles = [h for h in data.get("handles") or [] if isinstance(h, Mapping)]
+    ours = next((h for h in handles if h.get("is_me") is True), None)
+    return {
+        "chat_id": _s(data.get("id")) or _s(data.get("chat_id")),
+        "our_line": _handle(ours) if ours else None,
+        "service": _s(data.get("service")),
+        "is_group": _is_group(data.get("is_group")),
+    }
+
+
+def _typing(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {"chat_id": _s(data.get("chat_id")), "sender": _handle(data.get("actor_handle"))}
+
+
+def _phone_number(data: Mapping[str, Any]) -> dict[str, Any]:
+    line = _s(data.get("phone_number"))
+    return {
+        "our_line": line,
+        "line_status": LineStatus(
+            phone_number=line,
+            previous_status=_s(data.get("previous_status")),
+            new_status=_s(data.get("new_status")),
+            previous_reputation=_s(data.get("previous_reputation")),
+            new_reputation=_s(data.get("new_reputation")),
+            changed_at=_s(data.get("changed_at")),
+        ),
+    }
+
+
+def _generic(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Best-effort common fields for event types this module does not know."""
+    chat = _d(data.get("chat"))
+    return {
+        "chat_id": _s(data.get("chat_id")) or _s(chat.get("id")),
+        "message_id": _s(data.get("message_id")),
+        "direction": data.get("direction")
+        if data.get("direction") in ("inbound", "outbound")
+        else _direction_from_is_from_me(data.get("is_from_me")),
+        "sender": _handle(data.get("sender_handle")) or _handle(data.get("from_handle"), data.get("from")),
+        "our_line": _handle(chat.get("owner_handle")) or _s(data.get("phone_number")),
+        "service": _s(data.get("service")),
+    }
+
+
+def normalise(payload: Mapping[str, Any]) -> Event:
+    """Build the ``Event`` for a webhook envelope of either payload version.
+
+    Raises ``InvalidEventError`` when ``payload`` is not an envelope at all.
+    """
+    if not isinstance(payload, Mapping) or any(k not in payload for k in _ENVELOPE_KEYS):
+        raise InvalidEventError("not a Linq webhook envelope")
+    event_id, event_type = payload.get("event_id"), payload.get("event_type")
+    if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str) or not event_type:
+        raise InvalidEventError("envelope needs string event_id and event_type")
+    data = _d(payload.get("data"))
+    version = _s(payload.get("webhook_version"))
+
+    fields: dict[str, Any]
+    if event_type in ("message.sent", "message.received", "message.delivered", "message.read"):
+        fields = _message(data, version)
+    elif event_type == "message.edited":
+        fields = _message_edited(data)
+    elif event_type == "message.failed":
+        fields = _message_failed(data)
+    elif event_type in ("reaction.added", "reaction.removed"):
+        fields = _reaction(data)
+    elif event_type in ("participant.added", "participant.removed"):
+        fields = _participant(data, event_type)
+    elif event_type.startswith("chat.group_"):
+        fields = _chat_change(data, event_type)
+    elif event_type == "chat.created":
+        fields = _chat_created(data)
+    elif event_type.startswith("chat.typing_indicator."):
+        fields = _typing(data)
+    elif event_type == "phone_number.status_updated":
+        fields = _phone_number(data)
+    else:
+        fields = _generic(data)
+
+    return Event(
+        event_id=event_id,
+        event_type=event_type,
+        webhook_version=version,
+        created_at=_s(payload.get("created_at")),
+        trace_id=_s(payload.get("trace_id")),
+        partner_id=_s(payload.get("partner_id")),
+        raw=payload,
+        **fields,
+    )
