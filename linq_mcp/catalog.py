@@ -1,0 +1,529 @@
+"""The tool catalog: the shipped OpenAPI document compiled into typed tool records.
+
+Each API operation becomes one :class:`Operation`: its HTTP shape (method, path,
+where each argument goes), its tool definition (name, description, input and output
+JSON Schemas, annotations) and the facts the call path needs (effect, where a send's
+idempotency key goes, whether a replay is harmless). Compilation is pure and runs
+once per process; ``load_catalog()`` caches it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Literal
+from urllib.parse import quote
+
+from .errors import CatalogError
+
+Effect = Literal["read", "create", "mutate", "visible", "send", "destructive", "secret"]
+Location = Literal["path", "query", "body"]
+IdempotencyPlace = Literal["message", "poll", "header", "none"]
+
+SPEC_RESOURCE = "linq-v3.openapi.json"
+
+# What each effect means for the person at the other end, appended to descriptions.
+EFFECT_NOTES: dict[str, str] = {
+    "read": "Read-only.",
+    "create": "Creates an object in your Linq account; nobody is messaged.",
+    "mutate": "Changes account settings; nobody is messaged.",
+    "visible": "The other people in the chat see this.",
+    "send": "Delivers to real people's phones.",
+    "destructive": "Cannot be undone.",
+    "secret": "Returns credentials: handle with care.",
+}
+
+# Non-read tools where repeating the exact same call has no further effect. This is
+# both the idempotentHint and the client's licence to retry after a lost response.
+REPEAT_HARMLESS: frozenset[str] = frozenset(
+    {
+        "update_chat",  # PUT of the same name/icon
+        "leave_chat",  # the second call finds the line already gone
+        "mark_chat_read",
+        "stop_typing",
+        "remove_participant",
+        "react_to_message",  # add/remove set a state
+        "stop_location_sharing",
+        "set_chat_background",
+        "remove_chat_background",
+        "update_sticker_placement",
+        "delete_message",
+        "delete_attachment",
+        "update_phone_number",
+        "update_contact_card",
+        "update_webhook_subscription",
+        "delete_webhook_subscription",
+        "block_handle",
+        "unblock_handle",
+        "cancel_payment_request",
+        "cancel_payment",
+        "revoke_payment_handle",
+    }
+)
+
+IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "description": "Makes the send exactly-once: reuse it when retrying. Generated when omitted "
+    "and returned in every result.",
+}
+
+_SCHEMA_DROP = frozenset(
+    {"example", "examples", "title", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str  # the tool argument
+    api_name: str  # the name on the wire
+    location: Location
+    required: bool
+    repeated: bool = False  # a query array sent as repeated keys
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    """A request ready for the client (mirrors ``client.ApiRequest`` without importing httpx)."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    json: Any
+    headers: dict[str, str]
+    replay_safe: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    tool: str
+    method: str
+    path: str
+    sdk_name: str
+    toolset: str
+    effect: Effect
+    idempotency: IdempotencyPlace
+    pagination: str | None
+    params: tuple[Param, ...]
+    has_body: bool
+    success_status: int
+    title: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None
+    annotations: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def sends(self) -> bool:
+        """Takes an ``idempotency_key``: everything that delivers to a person or creates money flows."""
+        return self.effect == "send" or self.idempotency != "none"
+
+    @property
+    def read_only(self) -> bool:
+        return self.effect == "read"
+
+    @property
+    def repeat_harmless(self) -> bool:
+        return self.effect == "read" or self.tool in REPEAT_HARMLESS
+
+    def build_call(self, args: Mapping[str, Any], idempotency_key: str | None = None) -> ApiCall:
+        """Map validated tool arguments back onto the HTTP request. Pure."""
+        path = self.path
+        query: list[tuple[str, str]] = []
+        body: dict[str, Any] = {}
+        for param in self.params:
+            if param.name not in args:
+                continue
+            value = args[param.name]
+            if param.location == "path":
+                path = path.replace("{" + param.api_name + "}", quote(str(value), safe=""))
+            elif param.location == "query":
+                values = value if isinstance(value, list) else [value]
+                for item in values:
+                    if item is None:
+                        continue
+                    query.append((param.api_name, _query_value(item)))
+            else:
+                body[param.api_name] = copy.deepcopy(value)
+        headers: dict[str, str] = {}
+        keyed = False
+        if idempotency_key is not None:
+            if self.idempotency in ("message", "poll") and isinstance(body.get(self.idempotency), dict):
+                body[self.idempotency]["idempotency_key"] = idempotency_key
+                keyed = True
+            elif self.idempotency == "header":
+                headers["Idempotency-Key"] = idempotency_key
+                keyed = True
+        return ApiCall(
+            method=self.method,
+            path=path,
+            query=query,
+            json=body if (self.has_body or body) else None,
+            headers=headers,
+            replay_safe=keyed or self.repeat_harmless or self.method in ("GET", "PUT"),
+        )
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    operations: tuple[Operation, ...]
+
+    @functools.cached_property
+    def by_tool(self) -> dict[str, Operation]:
+        return {op.tool: op for op in self.operations}
+
+    def __getitem__(self, tool: str) -> Operation:
+        return self.by_tool[tool]
+
+    def __contains__(self, tool: object) -> bool:
+        return tool in self.by_tool
+
+    def __iter__(self) -> Iterable[Operation]:  # type: ignore[override]
+        return iter(self.operations)
+
+    def __len__(self) -> int:
+        return len(self.operations)
+
+    @property
+    def toolsets(self) -> list[str]:
+        return sorted({op.toolset for op in self.operations})
+
+
+# ---------------------------------------------------------------------------------------
+# loading
+
+
+def load_spec() -> dict[str, Any]:
+    text = resources.files("linq_mcp.spec").joinpath(SPEC_RESOURCE).read_text(encoding="utf-8")
+    spec: dict[str, Any] = json.loads(text)
+    return spec
+
+
+@functools.cache
+def load_catalog() -> Catalog:
+    """The compiled catalog of the shipped spec (cached per process)."""
+    return compile_catalog(load_spec())
+
+
+# ---------------------------------------------------------------------------------------
+# compilation
+
+_HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def compile_catalog(spec: Mapping[str, Any]) -> Catalog:
+    components = spec.get("components", {}).get("schemas", {})
+    ops: list[Operation] = []
+    seen: set[str] = set()
+    for path, item in spec.get("paths", {}).items():
+        shared_params = item.get("parameters", [])
+        for method in _HTTP_METHODS:
+            raw = item.get(method)
+            if raw is None:
+                continue
+            op = _compile_operation(path, method.upper(), raw, shared_params, spec, components)
+            if op.tool in seen:
+                raise CatalogError(f"duplicate operationId {op.tool}")
+            seen.add(op.tool)
+            ops.append(op)
+    ops.sort(key=lambda o: (o.toolset, o.tool))
+    return Catalog(tuple(ops))
+
+
+def _compile_operation(
+    path: str,
+    method: str,
+    raw: Mapping[str, Any],
+    shared_params: list[Any],
+    spec: Mapping[str, Any],
+    components: Mapping[str, Any],
+) -> Operation:
+    tool = raw.get("operationId")
+    if not tool:
+        raise CatalogError(f"{method} {path} has no operationId")
+    effect = raw.get("x-linq-effect")
+    if effect not in EFFECT_NOTES:
+        raise CatalogError(f"{tool}: x-linq-effect {effect!r} is not one of {sorted(EFFECT_NOTES)}")
+    toolset = raw.get("x-linq-toolset")
+    if not toolset:
+        raise CatalogError(f"{tool}: missing x-linq-toolset")
+    idempotency = raw.get("x-linq-idempotency", "none")
+    if idempotency not in ("message", "poll", "header", "none"):
+        raise CatalogError(f"{tool}: bad x-linq-idempotency {idempotency!r}")
+
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    params: list[Param] = []
+    refs: set[str] = set()
+
+    for p in [*shared_params, *raw.get("parameters", [])]:
+        p = _deref(p, spec)
+        location = p.get("in")
+        if location not in ("path", "query"):
+            continue  # headers (Idempotency-Key) are ours to manage
+        name = p["name"]
+        schema = _deref(p.get("schema", {}), spec) if "$ref" in p.get("schema", {}) else p.get("schema", {})
+        prop = _clean(schema, top=True)
+        desc = p.get("description") or schema.get("description")
+        if desc:
+            prop["description"] = _short(desc)
+        if location == "path":
+            prop.setdefault("minLength", 1)
+        properties[name] = prop
+        _collect_refs(prop, refs)
+        is_required = bool(p.get("required")) or location == "path"
+        if is_required:
+            required.append(name)
+        params.append(
+            Param(name, name, location, is_required, repeated=schema.get("type") == "array")
+        )
+
+    has_body = False
+    body = raw.get("requestBody")
+    if body is not None:
+        body = _deref(body, spec)
+        content = body.get("content", {}).get("application/json")
+        if content is not None:
+            has_body = True
+            body_schema = _resolve_top(content.get("schema", {}), components)
+            body_required = set(body_schema.get("required", []))
+            for name, sub in body_schema.get("properties", {}).items():
+                arg = name if name not in properties else f"body_{name}"
+                prop = _clean(sub, top=True)
+                properties[arg] = prop
+                _collect_refs(prop, refs)
+                is_required = name in body_required
+                if is_required:
+                    required.append(arg)
+                params.append(Param(arg, name, "body", is_required))
+
+    sends = effect == "send" or idempotency != "none"
+    if sends:
+        properties["idempotency_key"] = dict(IDEMPOTENCY_KEY_SCHEMA)
+
+    input_schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        input_schema["required"] = required
+    input_schema["additionalProperties"] = False
+    defs = _gather_defs(refs, components)
+    if defs:
+        input_schema["$defs"] = defs
+
+    success_status, output_schema = _success_response(raw, spec, components)
+    if output_schema is not None and sends:
+        output_schema["properties"]["idempotency_key"] = {"type": "string"}
+
+    summary = (raw.get("summary") or tool.replace("_", " ")).strip().rstrip(".")
+    description = _describe(raw, effect)
+    return Operation(
+        tool=tool,
+        method=method,
+        path=path,
+        sdk_name=raw.get("x-linq-sdk-name", ""),
+        toolset=toolset,
+        effect=effect,
+        idempotency=idempotency,
+        pagination=raw.get("x-linq-pagination"),
+        params=tuple(params),
+        has_body=has_body,
+        success_status=success_status,
+        title=summary,
+        description=description,
+        input_schema=input_schema,
+        output_schema=output_schema,
+        annotations=_annotations(tool, effect),
+    )
+
+
+def _annotations(tool: str, effect: str) -> dict[str, bool]:
+    return {
+        "readOnlyHint": effect == "read",
+        "destructiveHint": effect == "destructive",
+        "idempotentHint": effect == "read" or tool in REPEAT_HARMLESS,
+        "openWorldHint": effect in ("send", "visible"),
+    }
+
+
+def _describe(raw: Mapping[str, Any], effect: str) -> str:
+    text = raw.get("description") or raw.get("summary") or ""
+    text = _short(text, limit=400, sentences=3)
+    note = EFFECT_NOTES[effect]
+    return f"{text} {note}".strip() if note not in text else text
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _short(text: str, *, limit: int = 200, sentences: int = 1) -> str:
+    """The first sentence(s) of a description, without Markdown headings or code."""
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    flat = " ".join(lines)
+    flat = re.sub(r"\*\*|`", "", flat)
+    parts = _SENTENCE.split(flat)
+    out = " ".join(parts[:sentences]).strip()
+    if len(out) > limit:
+        out = out[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# schema helpers
+
+
+def _deref(node: Any, spec: Mapping[str, Any]) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        if not ref.startswith("#/"):
+            raise CatalogError(f"external $ref not supported: {ref}")
+        target: Any = spec
+        for part in ref[2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _resolve_top(schema: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
+    """The body schema with top-level $ref / allOf merged, so its properties can be flattened."""
+    node: Any = schema
+    while "$ref" in node:
+        node = components[node["$ref"].rsplit("/", 1)[-1]]
+    if "allOf" in node:
+        merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+        for sub in node["allOf"]:
+            part = _resolve_top(sub, components)
+            merged["properties"].update(part.get("properties", {}))
+            merged["required"].extend(part.get("required", []))
+        return merged
+    return dict(node)
+
+
+def _ref_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def _clean(schema: Any, *, top: bool = False) -> Any:
+    """Copy a schema for a tool: local refs, no OpenAPI-only keywords, short descriptions."""
+    if isinstance(schema, list):
+        return [_clean(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _SCHEMA_DROP or key.startswith("x-"):
+            continue
+        if key == "$ref":
+            out["$ref"] = "#/$defs/" + _ref_name(value)
+        elif key == "description":
+            if top:
+                out["description"] = _short(value)
+        elif key == "nullable":
+            continue  # handled below
+        elif key in ("properties", "patternProperties", "$defs", "definitions"):
+            out[key] = {k: _clean(v) for k, v in value.items()}
+        elif key in ("items", "additionalProperties", "not", "contains", "propertyNames"):
+            out[key] = _clean(value)
+        elif key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+            out[key] = [_clean(v) for v in value]
+        else:
+            out[key] = copy.deepcopy(value)
+    if schema.get("nullable") is True:
+        out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def _collect_refs(schema: Any, acc: set[str]) -> None:
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            acc.add(_ref_name(ref))
+        for value in schema.values():
+            _collect_refs(value, acc)
+    elif isinstance(schema, list):
+        for value in schema:
+            _collect_refs(value, acc)
+
+
+def _gather_defs(roots: set[str], components: Mapping[str, Any]) -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    pending = sorted(roots)
+    while pending:
+        name = pending.pop()
+        if name in defs:
+            continue
+        if name not in components:
+            raise CatalogError(f"$ref to unknown schema {name}")
+        cleaned = _clean(components[name])
+        defs[name] = cleaned
+        more: set[str] = set()
+        _collect_refs(cleaned, more)
+        pending.extend(sorted(more - defs.keys()))
+    return dict(sorted(defs.items()))
+
+
+def _success_response(
+    raw: Mapping[str, Any], spec: Mapping[str, Any], components: Mapping[str, Any]
+) -> tuple[int, dict[str, Any] | None]:
+    responses = raw.get("responses", {})
+    codes = sorted(int(c) for c in responses if str(c).isdigit() and 200 <= int(c) < 300)
+    if not codes:
+        return 200, None
+    status = codes[0]
+    response = _deref(responses[str(status)], spec)
+    content = (response.get("content") or {}).get("application/json")
+    if not content or not content.get("schema"):
+        return status, None
+    schema = _resolve_top(content["schema"], components)
+    if schema.get("type") not in (None, "object") or not schema.get("properties"):
+        return status, None
+    return status, _tolerant_output(schema, components)
+
+
+def _tolerant_output(schema: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow output schema: top-level fields and their JSON types, nothing a new API
+    field or enum value could break (the client rejects results that do not match)."""
+    props: dict[str, Any] = {}
+    for name, sub in schema.get("properties", {}).items():
+        props[name] = _json_type(sub, components)
+    out: dict[str, Any] = {"type": "object", "properties": props}
+    req = [r for r in schema.get("required", []) if r in props]
+    if req:
+        out["required"] = req
+    return out
+
+
+def _json_type(schema: Any, components: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
+    node = schema
+    while isinstance(node, dict) and "$ref" in node:
+        node = components[_ref_name(node["$ref"])]
+    if not isinstance(node, dict):
+        return {}
+    for combo in ("anyOf", "oneOf"):
+        if combo in node:
+            types = {json.dumps(_json_type(s, components, depth), sort_keys=True) for s in node[combo]}
+            if len(types) == 1:
+                return dict(json.loads(types.pop()))
+            return {}
+    if "allOf" in node:
+        return {"type": "object"}
+    typ = node.get("type")
+    if not isinstance(typ, str) or node.get("nullable") is True:
+        return {}  # nullable or mixed: accept anything rather than reject a real answer
+    out: dict[str, Any] = {"type": typ}
+    if typ == "array" and depth < 1:
+        item = _json_type(node.get("items", {}), components, depth + 1)
+        if item:
+            out["items"] = item
+    return out

@@ -1,0 +1,200 @@
+"""The ``linq-mcp`` command.
+
+``linq-mcp`` serves MCP over stdio; ``--transport http`` serves Streamable HTTP.
+Subcommands: ``tools`` (the tool table), ``demo`` (a narrated conversation on the
+sandbox), ``sandbox`` (the simulator alone), ``webhooks`` (receiver and setup).
+stdout carries protocol only; everything human goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+
+EXIT_USAGE = 2
+
+
+def _serve_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("serving")
+    g.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or Streamable HTTP")
+    g.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+    g.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    g.add_argument("--stateless", action="store_true", default=None, help="stateless HTTP (for replicas)")
+    g.add_argument("--auth-token", dest="auth_token", help="require this Bearer token on /mcp")
+    g.add_argument("--allowed-host", dest="allowed_hosts", action="append", help="extra Host header allowed")
+    g.add_argument("--allowed-origin", dest="allowed_origins", action="append", help="Origin allowed")
+    g = p.add_argument_group("Linq")
+    g.add_argument("--sandbox", action="store_true", default=None, help="use the embedded simulator (no account)")
+    g.add_argument("--sandbox-config", dest="sandbox_config", help="TOML file shaping the simulated world")
+    g.add_argument("--seed", dest="sandbox_seed", type=int, help="sandbox random seed")
+    g.add_argument("--base-url", dest="base_url", help="Linq API base URL")
+    g.add_argument("--config", dest="config_file", help="TOML config file (see config.example.toml)")
+    g = p.add_argument_group("tools")
+    g.add_argument("--toolsets", help="comma-separated: default, all, messaging, groups, media, events, ...")
+    g.add_argument("--tools", help="comma-separated extra tools to enable")
+    g.add_argument("--exclude-tools", dest="exclude_tools", help="comma-separated tools to hide")
+    g.add_argument("--read-only", dest="read_only", action="store_true", default=None, help="only read tools")
+    g.add_argument(
+        "--allow-payment-credentials",
+        dest="allow_payment_credentials",
+        action="store_true",
+        default=None,
+        help="expose get_payment_credentials (off by default)",
+    )
+    g = p.add_argument_group("events")
+    g.add_argument("--db-path", dest="db_path", help="SQLite file for events and counters")
+    g.add_argument("--webhooks-port", dest="webhooks_port", type=int, help="run a webhook receiver on this port")
+    g.add_argument("--poll-interval", dest="poll_interval", type=float, help="poll active chats every S seconds")
+    p.add_argument("--log-level", dest="log_level", help="debug, info, warning (default), error")
+    try:
+        from .policy import add_arguments as add_safety_arguments
+
+        add_safety_arguments(p)
+    except ImportError:  # pragma: no cover - policy is part of the package
+        pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linq-mcp",
+        description="The Linq Partner API (iMessage, RCS, SMS) as an MCP server.",
+    )
+    parser.add_argument("--version", action="version", version=f"linq-mcp {__version__}")
+    _serve_flags(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve MCP (the default)")
+    _serve_flags(serve)
+
+    tools = sub.add_parser("tools", help="print the tool table (name, toolset, effect)")
+    tools.add_argument("--json", action="store_true", help="machine-readable output")
+    _serve_flags(tools)
+
+    demo = sub.add_parser("demo", help="a short real conversation on the embedded sandbox")
+    demo.add_argument("--fast", action="store_true", help="no pauses between steps")
+
+    sb = sub.add_parser("sandbox", help="run the Linq simulator alone")
+    sb.add_argument("--host", default="127.0.0.1")
+    sb.add_argument("--port", type=int, default=8900)
+    sb.add_argument("--config", dest="sandbox_config_file", help="sandbox TOML config")
+    sb.add_argument("--seed", type=int)
+
+    wh = sub.add_parser("webhooks", help="webhook receiver and subscription setup")
+    wh_sub = wh.add_subparsers(dest="webhooks_command", metavar="ACTION")
+    for name, help_text in (
+        ("serve", "run the webhook receiver alone"),
+        ("setup", "create or update the Linq webhook subscription"),
+        ("status", "show subscriptions, last event, counts and rejections"),
+    ):
+        w = wh_sub.add_parser(name, help=help_text)
+        _serve_flags(w)
+        if name == "setup":
+            w.add_argument("--url", required=True, help="public https URL ending in /webhooks/linq")
+            w.add_argument("--events", help="comma-separated event types (default: the useful ones)")
+    return parser
+
+
+_SETTINGS_FLAGS = (
+    "transport",
+    "host",
+    "port",
+    "stateless",
+    "auth_token",
+    "allowed_hosts",
+    "allowed_origins",
+    "sandbox",
+    "sandbox_config",
+    "sandbox_seed",
+    "base_url",
+    "config_file",
+    "toolsets",
+    "tools",
+    "exclude_tools",
+    "read_only",
+    "allow_payment_credentials",
+    "db_path",
+    "webhooks_port",
+    "poll_interval",
+    "log_level",
+)
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    flags = {name: getattr(args, name, None) for name in _SETTINGS_FLAGS}
+    try:
+        from .policy import safety_flags
+
+        safety = safety_flags(args)
+        if safety:
+            flags["safety"] = safety
+    except ImportError:  # pragma: no cover
+        pass
+    return flags
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, level.upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "serve"
+    try:
+        if command == "demo":
+            from .demo import run_demo
+
+            return run_demo(fast=args.fast)
+        if command == "sandbox":
+            from .sandbox.serve import run as run_sandbox
+
+            run_sandbox(host=args.host, port=args.port, config_path=args.sandbox_config_file, seed=args.seed)
+            return 0
+        from . import settings as settings_mod
+
+        settings = settings_mod.load(_flags(args))
+        configure_logging(settings.log_level)
+        if command == "tools":
+            from .tooltable import print_tool_table
+
+            return print_tool_table(settings, as_json=args.json)
+        if command == "webhooks":
+            from .webhook_commands import run_webhooks_command
+
+            return run_webhooks_command(args.webhooks_command, settings, args)
+        return _serve(settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from .inventory import InventoryError
+        from .runtime import MissingApiKey
+        from .settings import SettingsError
+        from .transports import UnsafeBind
+
+        if isinstance(exc, MissingApiKey | SettingsError | InventoryError | UnsafeBind):
+            print(f"linq-mcp: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+def _serve(settings: Any) -> int:
+    import anyio
+
+    from .app import run_server
+
+    anyio.run(run_server, settings)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

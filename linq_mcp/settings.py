@@ -1,0 +1,238 @@
+"""Settings, from three places in a fixed precedence: flags > environment > TOML file.
+
+Each setting has one name, used in the TOML file (``[section] key``), as a flag
+(``--key``) and, where it makes sense, as an environment variable. The ``[safety]``
+section is kept raw here and interpreted by ``linq_mcp.policy``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
+
+
+class SettingsError(ValueError):
+    """A bad configuration value; the message names the setting and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # the Linq API
+    api_key: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 30.0
+    max_retries: int = 3
+    # sandbox
+    sandbox: bool = False
+    sandbox_config: str | None = None
+    sandbox_seed: int | None = None
+    # serving
+    transport: str = "stdio"  # stdio | http
+    host: str = "127.0.0.1"
+    port: int = 8000
+    stateless: bool = False
+    auth_token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    # tools
+    toolsets: tuple[str, ...] = ("default",)
+    tools: tuple[str, ...] = ()
+    exclude_tools: tuple[str, ...] = ()
+    read_only: bool = False
+    allow_payment_credentials: bool = False
+    # events
+    db_path: str | None = None
+    webhook_secrets: tuple[str, ...] = ()
+    webhooks_port: int | None = None
+    poll_interval: float | None = None
+    # misc
+    log_level: str = "warning"
+    safety: Mapping[str, Any] = field(default_factory=dict)
+    config_file: str | None = None
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1", "[::1]")
+
+    def redacted(self) -> dict[str, Any]:
+        """For diagnostics: every setting, secrets replaced by whether they are set."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("api_key", "auth_token"):
+                value = "set" if value else "unset"
+            elif f.name == "webhook_secrets":
+                value = f"{len(value)} set"
+            out[f.name] = value
+        return out
+
+
+# TOML layout: section -> {key: settings field}
+_FILE_KEYS: dict[str, dict[str, str]] = {
+    "linq": {"api_key": "api_key", "base_url": "base_url", "timeout": "timeout", "max_retries": "max_retries"},
+    "sandbox": {"enabled": "sandbox", "config": "sandbox_config", "seed": "sandbox_seed"},
+    "server": {
+        "transport": "transport",
+        "host": "host",
+        "port": "port",
+        "stateless": "stateless",
+        "auth_token": "auth_token",
+        "allowed_hosts": "allowed_hosts",
+        "allowed_origins": "allowed_origins",
+        "toolsets": "toolsets",
+        "tools": "tools",
+        "exclude_tools": "exclude_tools",
+        "read_only": "read_only",
+        "allow_payment_credentials": "allow_payment_credentials",
+        "log_level": "log_level",
+    },
+    "events": {
+        "db_path": "db_path",
+        "webhook_secrets": "webhook_secrets",
+        "webhooks_port": "webhooks_port",
+        "poll_interval": "poll_interval",
+    },
+}
+
+_ENV_KEYS: dict[str, str] = {
+    "LINQ_API_V3_BASE_URL": "base_url",
+    "LINQ_MCP_AUTH_TOKEN": "auth_token",
+    "LINQ_MCP_TOOLSETS": "toolsets",
+    "LINQ_MCP_TOOLS": "tools",
+    "LINQ_MCP_EXCLUDE_TOOLS": "exclude_tools",
+    "LINQ_MCP_READ_ONLY": "read_only",
+    "LINQ_MCP_SANDBOX": "sandbox",
+    "LINQ_MCP_TRANSPORT": "transport",
+    "LINQ_MCP_HOST": "host",
+    "LINQ_MCP_PORT": "port",
+    "LINQ_MCP_DB_PATH": "db_path",
+    "LINQ_MCP_POLL_INTERVAL": "poll_interval",
+    "LINQ_MCP_LOG_LEVEL": "log_level",
+}
+
+_TYPES: dict[str, type] = {f.name: f.type for f in fields(Settings)}  # type: ignore[misc]
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    """Turn a file/env/flag value into the field's type, or say exactly what is wrong."""
+    kind = str(_TYPES[name])
+    try:
+        if "tuple" in kind:
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            if isinstance(value, list | tuple):
+                return tuple(str(v) for v in value)
+            raise TypeError
+        if kind.startswith("bool"):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        if "int" in kind and "float" not in kind:
+            if value is None or value == "":
+                return None if "None" in kind else 0
+            return int(value)
+        if "float" in kind:
+            if value is None or value == "":
+                return None if "None" in kind else 0.0
+            return float(value)
+        if value is None:
+            return None
+        return str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{source}: {name} has a bad value {value!r} (expected {kind})") from None
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"--config: no such file {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"--config {path}: not valid TOML ({exc})") from None
+
+
+def from_file(data: Mapping[str, Any], source: str = "config file") -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for section, table in data.items():
+        if section == "safety":
+            values["safety"] = dict(table)
+            continue
+        keys = _FILE_KEYS.get(section)
+        if keys is None:
+            if section in ("sandbox_world",):
+                continue
+            raise SettingsError(
+                f"{source}: unknown section [{section}]; known: {', '.join([*_FILE_KEYS, 'safety'])}"
+            )
+        if not isinstance(table, Mapping):
+            raise SettingsError(f"{source}: [{section}] must be a table")
+        for key, value in table.items():
+            target = keys.get(key)
+            if target is None:
+                raise SettingsError(f"{source}: unknown key {key!r} in [{section}]; known: {', '.join(keys)}")
+            values[target] = _coerce(target, value, f"{source} [{section}]")
+    return values
+
+
+def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    key = environ.get("LINQ_API_V3_API_KEY") or environ.get("LINQ_API_KEY")
+    if key:
+        values["api_key"] = key.strip()
+    secret = environ.get("LINQ_WEBHOOK_SECRET")
+    if secret:
+        values["webhook_secrets"] = tuple(s.strip() for s in secret.split(",") if s.strip())
+    for env, name in _ENV_KEYS.items():
+        if environ.get(env):
+            values[name] = _coerce(name, environ[env], f"environment {env}")
+    return values
+
+
+def load(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | None = None,
+) -> Settings:
+    """Merge the three sources. ``flags`` holds only the flags the user actually gave."""
+    environ = os.environ if environ is None else environ
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    path = config_file or flags.get("config_file") or environ.get("LINQ_MCP_CONFIG")
+    merged: dict[str, Any] = {}
+    if path:
+        merged.update(from_file(read_file(path), f"config {path}"))
+        merged["config_file"] = str(path)
+    merged.update(from_env(environ))
+    for name, value in flags.items():
+        if name not in _TYPES:
+            continue
+        merged[name] = _coerce(name, value, f"--{name.replace('_', '-')}") if name != "safety" else value
+    settings = replace(Settings(), **merged)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    if settings.transport not in ("stdio", "http"):
+        raise SettingsError(f"transport must be 'stdio' or 'http', got {settings.transport!r}")
+    if not (0 <= settings.port < 65536):
+        raise SettingsError(f"port must be 0-65535, got {settings.port}")
+    if settings.max_retries < 0:
+        raise SettingsError("max_retries must be 0 or more")
+    if settings.timeout <= 0:
+        raise SettingsError("timeout must be a positive number of seconds")
+    if settings.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
+        raise SettingsError(f"log_level must be debug, info, warning, error or critical; got {settings.log_level!r}")
+    if not settings.base_url.startswith(("http://", "https://")):
+        raise SettingsError(f"base_url must start with https:// (got {settings.base_url!r})")

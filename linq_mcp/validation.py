@@ -1,0 +1,210 @@
+"""Tool-argument validation that tells an assistant exactly what to fix.
+
+jsonschema finds the errors; this module turns each into ``{path, problem, expected,
+example}`` with the field named as the tool knows it (``message.parts[0].value``),
+what the schema wanted and a value that would pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+EXAMPLES_BY_FORMAT = {
+    "uuid": "3f6c2a6e-1f0b-4c8e-9a51-2d2c1c7e9b10",
+    "email": "ava@example.com",
+    "uri": "https://example.com/image.png",
+    "date-time": "2026-11-23T12:00:00Z",
+}
+E164_EXAMPLE = "+14155550123"
+
+
+class ArgumentValidator:
+    """Compiled once per tool, on first use (keeps start-up cheap)."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self._validator: Draft202012Validator | None = None
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        if self._validator is None:
+            self._validator = Draft202012Validator(
+                dict(self.schema), format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+        return self._validator
+
+    def problems(self, args: Mapping[str, Any]) -> list[dict[str, Any]]:
+        errors = sorted(self.validator.iter_errors(dict(args)), key=lambda e: list(e.absolute_path))
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for error in errors:
+            item = describe(_most_specific(error), self.schema)
+            if item["path"] + item["problem"] in seen:
+                continue
+            seen.add(item["path"] + item["problem"])
+            out.append(item)
+        return out
+
+
+def _most_specific(error: ValidationError) -> ValidationError:
+    """For anyOf/oneOf failures, the error from the branch the caller most likely meant.
+
+    A branch whose discriminator (``type``) does not match the instance is not what the
+    caller meant; among the others, the branch with the fewest errors wins.
+    """
+    if error.validator not in ("anyOf", "oneOf") or not error.context:
+        return error
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context:
+        branch = sub.relative_schema_path[0] if sub.relative_schema_path else None
+        branches.setdefault(branch, []).append(sub)
+
+    def mismatched(errs: list[ValidationError]) -> bool:
+        return any(
+            e.validator in ("const", "enum") and e.relative_path and e.relative_path[-1] == "type" for e in errs
+        )
+
+    candidates = [errs for errs in branches.values() if not mismatched(errs)] or list(branches.values())
+    best = min(candidates, key=lambda errs: (len(errs), -max(len(e.absolute_path) for e in errs)))
+    return _most_specific(max(best, key=lambda e: len(e.absolute_path)))
+
+
+def field_path(parts: Any) -> str:
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "(arguments)"
+
+
+def describe(error: ValidationError, root: Mapping[str, Any]) -> dict[str, Any]:
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    kind = error.validator
+    value = error.validator_value
+    if kind == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = missing[0] if missing else "?"
+        sub = _subschema(schema, name, root)
+        return {
+            "path": field_path([*path, name]),
+            "problem": "missing required field",
+            "expected": _expected(sub),
+            "example": example_for(sub, root),
+        }
+    if kind == "additionalProperties":
+        extra = re.findall(r"'([^']+)'", error.message)
+        known = sorted(schema.get("properties", {}))
+        return {
+            "path": field_path([*path, extra[0]] if extra else path),
+            "problem": f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(extra)}",
+            "expected": f"one of: {', '.join(known)}" if known else "no extra fields",
+        }
+    problem = error.message
+    if kind == "pattern" and "\\+[1-9]" in str(value):
+        problem = f"{error.instance!r} is not an E.164 phone number"
+    elif kind == "enum":
+        problem = f"{error.instance!r} is not one of the allowed values"
+    item: dict[str, Any] = {
+        "path": field_path(path),
+        "problem": problem,
+        "expected": _expected(schema),
+    }
+    example = example_for(schema, root)
+    if example is not None:
+        item["example"] = example
+    return item
+
+
+def _subschema(schema: Mapping[str, Any], name: str, root: Mapping[str, Any]) -> Mapping[str, Any]:
+    sub = schema.get("properties", {}).get(name, {})
+    return _resolve(sub, root)
+
+
+def _resolve(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
+    seen = 0
+    while isinstance(schema, Mapping) and "$ref" in schema and seen < 20:
+        ref = str(schema["$ref"])
+        if not ref.startswith("#/"):
+            break
+        node: Any = root
+        for part in ref[2:].split("/"):
+            node = node.get(part, {}) if isinstance(node, Mapping) else {}
+        schema = node
+        seen += 1
+    return schema if isinstance(schema, Mapping) else {}
+
+
+def _expected(schema: Mapping[str, Any]) -> str:
+    if "enum" in schema:
+        return "one of " + ", ".join(repr(v) for v in schema["enum"])
+    if "const" in schema:
+        return f"exactly {schema['const']!r}"
+    pattern = schema.get("pattern", "")
+    if "\\+[1-9]" in pattern:
+        return "an E.164 phone number: +, country code, number; no spaces"
+    typ = schema.get("type")
+    bits: list[str] = []
+    if isinstance(typ, str):
+        bits.append({"string": "text", "integer": "a whole number", "object": "an object"}.get(typ, typ))
+    if schema.get("format"):
+        bits.append(f"format {schema['format']}")
+    if "minLength" in schema or "maxLength" in schema:
+        bits.append(f"{schema.get('minLength', 0)}–{schema.get('maxLength', '∞')} characters")
+    if "minimum" in schema or "maximum" in schema:
+        bits.append(f"between {schema.get('minimum', '-∞')} and {schema.get('maximum', '∞')}")
+    if "minItems" in schema or "maxItems" in schema:
+        bits.append(f"{schema.get('minItems', 0)}–{schema.get('maxItems', '∞')} items")
+    if "anyOf" in schema or "oneOf" in schema:
+        bits.append("one of the documented shapes")
+    return ", ".join(bits) or "a valid value"
+
+
+def example_for(schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+    """A small value that satisfies ``schema``, for error messages."""
+    schema = _resolve(schema, root)
+    if depth > 4 or not schema:
+        return None
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
+    for combo in ("oneOf", "anyOf"):
+        if combo in schema:
+            for option in schema[combo]:
+                value = example_for(option, root, depth + 1)
+                if value is not None:
+                    return value
+    typ = schema.get("type")
+    if "\\+[1-9]" in schema.get("pattern", ""):
+        return E164_EXAMPLE
+    if typ == "string":
+        return EXAMPLES_BY_FORMAT.get(schema.get("format", ""), "text")
+    if typ == "integer":
+        return int(schema.get("minimum", 1))
+    if typ == "number":
+        return schema.get("minimum", 1)
+    if typ == "boolean":
+        return True
+    if typ == "array":
+        item = example_for(schema.get("items", {}), root, depth + 1)
+        return [item] if item is not None else []
+    if typ == "object" or "properties" in schema:
+        out: dict[str, Any] = {}
+        for name in schema.get("required", []):
+            value = example_for(schema.get("properties", {}).get(name, {}), root, depth + 1)
+            out[name] = value
+        return out
+    return None
+
+
+__all__ = ["ArgumentValidator", "describe", "example_for", "field_path"]
