@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 import anyio
+import anyio.abc
+import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -60,6 +62,11 @@ class Sandbox:
     admin_routes: list[_Compiled] = field(default_factory=list)
     faults: FaultPlan = field(init=False)
     after_mutation: list[Callable[[World], None]] = field(default_factory=list)
+    # Outbound webhook deliveries go through this transport (None = the real network), so an
+    # embedding process can route them to its own in-process receiver.
+    webhook_transport: httpx.AsyncBaseTransport | None = None
+    # Set while a lifespan or ``running()`` is active: background work (webhook POSTs) runs here.
+    task_group: anyio.abc.TaskGroup | None = None
 
     def __post_init__(self) -> None:
         self.faults = FaultPlan(self.world)
@@ -92,9 +99,11 @@ class Sandbox:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    self.task_group = tg
                     tg.start_soon(self.world.scheduler.run)
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    self.task_group = None
                     tg.cancel_scope.cancel()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
@@ -103,10 +112,12 @@ class Sandbox:
     async def running(self) -> AsyncIterator[Sandbox]:
         """Run the world's timers in real time (for in-process use, where no lifespan runs)."""
         async with anyio.create_task_group() as tg:
+            self.task_group = tg
             tg.start_soon(self.world.scheduler.run)
             try:
                 yield self
             finally:
+                self.task_group = None
                 tg.cancel_scope.cancel()
 
     # dispatch -----------------------------------------------------------------------

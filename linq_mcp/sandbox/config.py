@@ -50,6 +50,8 @@ class TimingConfig:
     delivered: float = 0.15  # sent -> delivered
     read: float = 0.4  # delivered -> read
     reply: float = 0.8  # read -> the person's reply arrives
+    reputation_audit: float = 2.0  # a started reputation audit completes after this long
+    provider_onboarding: float = 2.0  # a payment provider's onboarding session turns ready
 
 
 @dataclass
@@ -61,6 +63,9 @@ class LimitsConfig:
     require_inbound_first: bool = False  # sandbox tier: 403/2008 unless they wrote first
     capability_checks: int = 60  # per window per line
     capability_window: float = 60.0
+    contact_card_calls: int = 3  # POST+PATCH per phone number ...
+    contact_card_window: float = 600.0  # ... per this many seconds
+    reputation_audit_cooldown: float = 900.0  # after an audit finishes, before the next may start
 
 
 @dataclass

@@ -20,3 +20,7 @@ def populate(sandbox: Sandbox) -> None:
             "forwarding_number": None,
             "reputation": {"status": "HEALTHY", "doc_url": "https://docs.linqapp.com/guides/reputation"},
         }
+
+    from . import webhooks
+
+    webhooks.install(sandbox)

@@ -64,6 +64,8 @@ class World:
     counters: dict[str, list[float]] = field(default_factory=dict)  # rate-limit windows
     stats: dict[str, int] = field(default_factory=dict)  # requests, faults by kind, ...
     event_hooks: list[EventHook] = field(default_factory=list)
+    # One record per webhook POST attempt (sandbox/webhooks.py), oldest first.
+    webhook_attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.config.seed)
