@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 __all__ = [
@@ -109,7 +109,7 @@ class Event:
     created_at: str | None
     trace_id: str | None
     partner_id: str | None
-    raw: Mapping[str, Any]
+    raw: Mapping[str, Any] = field(repr=False)
     chat_id: str | None = None
     message_id: str | None = None
     direction: Direction | None = None
@@ -117,8 +117,8 @@ class Event:
     our_line: str | None = None  # our phone number in this chat, when the payload says
     service: str | None = None
     is_group: bool | None = None
-    text: str | None = None  # text parts joined with "\n"; None when there are none
-    parts: tuple[Mapping[str, Any], ...] = ()
+    text: str | None = field(default=None, repr=False)  # text parts joined with "\n"; None if none
+    parts: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # repr hides message content
     reply_to: Mapping[str, Any] | None = None
     idempotency_key: str | None = None
     sent_at: str | None = None
@@ -322,9 +322,7 @@ def _message_edited(data: Mapping[str, Any]) -> dict[str, Any]:
     part = _d(data.get("part"))
     text = _s(part.get("text"))
     fields["text"] = text
-    fields["parts"] = (
-        ({"type": "text", "value": text, "index": part.get("index")},) if text is not None else ()
-    )
+    fields["parts"] = ({"type": "text", "value": text, "index": part.get("index")},) if text is not None else ()
     fields["edited_at"] = _s(data.get("edited_at"))
     return fields
 
@@ -369,9 +367,7 @@ def _participant(data: Mapping[str, Any], event_type: str) -> dict[str, Any]:
     return {
         "chat_id": _s(data.get("chat_id")),
         "is_group": True,
-        "participant": Participant(
-            handle=_handle(p, data.get("handle")), status=_s(p.get("status")), at=_s(at)
-        ),
+        "participant": Participant(handle=_handle(p, data.get("handle")), status=_s(p.get("status")), at=_s(at)),
     }
 
 

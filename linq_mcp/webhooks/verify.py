@@ -203,7 +203,5 @@ class WebhookVerifier:
     def configured(self) -> bool:
         return bool(self._secrets)
 
-    def __call__(
-        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
-    ) -> VerifiedDelivery:
+    def __call__(self, body: bytes, headers: Mapping[str, str], *, now: float | None = None) -> VerifiedDelivery:
         return verify(body, headers, self._secrets, now=now, tolerance=self.tolerance)

@@ -1,0 +1,84 @@
+"""Linq webhooks: verify signed deliveries, normalise both payload versions, store them durably.
+
+Public API (everything the MCP server needs):
+
+Verification (``verify.py``)
+    ``verify(body, headers, secrets, *, now=None, tolerance=300) -> VerifiedDelivery``
+    ``WebhookVerifier(secrets)`` - the same, bound to secrets; ``WebhookVerificationError.reason``
+    is one of ``missing_headers``, ``bad_signature``, ``stale_timestamp``, ``no_secret``.
+    ``sign_standard`` / ``sign_legacy`` - produce Linq-style signatures (tests, tools, sandbox).
+
+Events (``events.py``)
+    ``normalise(payload) -> Event`` for 2025-01-01 and 2026-02-03 payloads (unknown types kept
+    with the generic fields). ``Event`` is frozen; ``Event.to_dict()`` is JSON-ready.
+
+Store (``store.py``)
+    ``EventStore(path=None)`` (default ``paths.default_db_path()``); ``async with`` it or
+    ``await store.open()`` / ``await store.aclose()``.
+    ``await add(event, source="webhook"|"polled") -> bool`` (True if new; durable on return),
+    ``get``, ``list(...) -> EventPage`` (``cursor`` for paging), ``conversation(chat_id)``,
+    ``inbox()``, ``mark_read(...)``, ``prune(max_age_days, max_events)``,
+    ``wait(predicate, timeout) -> Event | None``, ``subscribe()`` (async iterator of new events,
+    also fed by other processes writing the same file).
+
+Receiver (``receiver.py``)
+    ``create_receiver_app(store, secrets, path="/webhooks/linq")`` - a Starlette app;
+    ``WebhookReceiver(store, secrets).routes(path)`` / ``.handle`` / ``.health`` to mount the
+    route in another Starlette app (e.g. the MCP HTTP server). ``python -m linq_mcp.webhooks serve``
+    runs it standalone.
+"""
+
+from __future__ import annotations
+
+from .conversation import Conversation, ConversationMessage, ReactionState
+from .events import (
+    ChatChange,
+    Event,
+    EventSource,
+    Failure,
+    InvalidEventError,
+    LineStatus,
+    Participant,
+    Reaction,
+    event_from_json,
+    normalise,
+)
+from .receiver import DEFAULT_PATH, ReceiverStats, WebhookReceiver, create_receiver_app
+from .store import EventPage, EventStore, Subscription
+from .verify import (
+    VerifiedDelivery,
+    WebhookVerificationError,
+    WebhookVerifier,
+    sign_legacy,
+    sign_standard,
+    verify,
+)
+
+__all__ = [
+    "DEFAULT_PATH",
+    "ChatChange",
+    "Conversation",
+    "ConversationMessage",
+    "Event",
+    "EventPage",
+    "EventSource",
+    "EventStore",
+    "Failure",
+    "InvalidEventError",
+    "LineStatus",
+    "Participant",
+    "Reaction",
+    "ReactionState",
+    "ReceiverStats",
+    "Subscription",
+    "VerifiedDelivery",
+    "WebhookReceiver",
+    "WebhookVerificationError",
+    "WebhookVerifier",
+    "create_receiver_app",
+    "event_from_json",
+    "normalise",
+    "sign_legacy",
+    "sign_standard",
+    "verify",
+]

@@ -1,0 +1,183 @@
+"""The webhook receiver: verify, parse, store durably, then (and only then) answer 2xx.
+
+Order matters and is deliberate:
+
+1. size limit (413) - before reading a byte more than allowed;
+2. signature (401) - before the body is parsed or anything is stored;
+3. JSON and envelope shape (400);
+4. ``EventStore.add`` - returns after the commit, so a 2xx means the event is durable.
+
+Linq retries 5xx/timeouts and drops on other 4xx, so a duplicate (same ``event_id``) or a
+replayed delivery (same ``webhook-id``) answers 200 and changes nothing. Rejections are
+counted per reason for status reporting; nothing secret or message content is logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from .events import InvalidEventError, normalise
+from .store import EventStore
+from .verify import DEFAULT_TOLERANCE, WebhookVerificationError, WebhookVerifier
+
+__all__ = ["DEFAULT_PATH", "ReceiverStats", "WebhookReceiver", "create_receiver_app"]
+
+log = logging.getLogger("linq_mcp.webhooks")
+
+DEFAULT_PATH = "/webhooks/linq"
+DEFAULT_MAX_BODY = 1_000_000
+
+_JSON = "application/json"
+_OK = b'{"ok":true}'
+_DUPLICATE = b'{"ok":true,"duplicate":true}'
+
+
+def _error(status: int, reason: str) -> Response:
+    return Response(json.dumps({"ok": False, "error": reason}).encode(), status_code=status, media_type=_JSON)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@dataclass
+class ReceiverStats:
+    """Counters since start (in memory; exposed on the health route)."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": dict(self.rejected)}
+
+
+class WebhookReceiver:
+    """The receiving logic, independent of how it is mounted (own app or MCP custom route)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        secrets: Sequence[str],
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+        tolerance: int = DEFAULT_TOLERANCE,
+    ) -> None:
+        self.store = store
+        self.max_body_bytes = max_body_bytes
+        self.stats = ReceiverStats()
+        self._verifier = WebhookVerifier(secrets, tolerance=tolerance)
+
+    def set_secrets(self, secrets: Sequence[str]) -> None:
+        """Replace the accepted secrets (rotation) without restarting."""
+        self._verifier = WebhookVerifier(secrets, tolerance=self._verifier.tolerance)
+
+    def _reject(self, status: int, reason: str) -> Response:
+        self.stats.rejected[reason] += 1
+        log.warning("webhook rejected: %s", reason)
+        return _error(status, reason)
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            try:
+                if int(declared) > self.max_body_bytes:
+                    raise _TooLarge
+            except ValueError:
+                pass
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def handle(self, request: Request) -> Response:
+        """``POST {path}``: the Linq delivery endpoint."""
+        try:
+            body = await self._read_body(request)
+        except _TooLarge:
+            return self._reject(413, "body_too_large")
+        except ClientDisconnect:
+            self.stats.rejected["client_disconnect"] += 1
+            return Response(status_code=400)
+
+        try:
+            delivery = self._verifier(body, request.headers)
+        except WebhookVerificationError as exc:
+            return self._reject(503 if exc.reason == "no_secret" else 401, exc.reason)
+
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, ValueError):
+            return self._reject(400, "malformed_json")
+        try:
+            event = normalise(payload)
+        except InvalidEventError:
+            return self._reject(400, "not_envelope")
+
+        new = await self.store.add(event, "webhook", raw_json=body.decode("utf-8"), delivery_id=delivery.webhook_id)
+        if new:
+            self.stats.accepted += 1
+            log.debug("webhook stored: %s %s", event.event_type, event.event_id)
+            return Response(_OK, media_type=_JSON)
+        self.stats.duplicates += 1
+        log.info("webhook duplicate ignored: %s %s", event.event_type, event.event_id)
+        return Response(_DUPLICATE, media_type=_JSON)
+
+    async def health(self, request: Request) -> Response:
+        """``GET {path}/health``: liveness plus counters (no secrets)."""
+        body = {"ok": True, "secrets_configured": self._verifier.configured, **self.stats.as_dict()}
+        return Response(json.dumps(body).encode(), media_type=_JSON)
+
+    def routes(self, path: str = DEFAULT_PATH) -> list[BaseRoute]:
+        """Starlette routes, ready to mount in another app (e.g. the MCP HTTP server)."""
+        path = "/" + path.strip("/")
+        return [
+            Route(path, self.handle, methods=["POST"]),
+            Route(f"{path}/health", self.health, methods=["GET"]),
+        ]
+
+
+def create_receiver_app(
+    store: EventStore,
+    secrets: Sequence[str],
+    *,
+    path: str = DEFAULT_PATH,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    tolerance: int = DEFAULT_TOLERANCE,
+) -> Starlette:
+    """A standalone Starlette app receiving Linq webhooks into ``store``.
+
+    The app opens the store on startup and closes it on shutdown; ``app.state.receiver``
+    is the ``WebhookReceiver`` (its ``handle``/``health`` are the raw route functions).
+    """
+    receiver = WebhookReceiver(store, secrets, max_body_bytes=max_body_bytes, tolerance=tolerance)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        try:
+            yield
+        finally:
+            await store.aclose()
+
+    app = Starlette(routes=receiver.routes(path), lifespan=lifespan)
+    app.state.receiver = receiver
+    return app
+
+
+RouteFunction = Callable[[Request], Awaitable[Response]]

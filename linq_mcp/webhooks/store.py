@@ -1,0 +1,623 @@
+"""The durable event store: every verified webhook (or polled) event, once, in commit order.
+
+Why it looks like this:
+
+- **One writer thread with group commit.** ``add`` enqueues and waits; the writer drains
+  whatever is queued into one transaction (WAL, ``synchronous=FULL``), so many concurrent
+  deliveries share one fsync and each ``add`` returns only after its row is durable.
+- **Reads in worker threads** on per-thread connections, so the event loop never blocks.
+- **Change notification** (``wait``/``subscribe``) fires on in-process commits at once and
+  on commits by *another process* (a separate receiver writing the same file) via a
+  watcher thread that polls ``PRAGMA data_version`` every ``watch_interval`` seconds, and
+  only while someone is waiting or subscribed.
+- ``seq`` is ``AUTOINCREMENT``: strictly increasing and never reused, even after pruning,
+  so it is a safe cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import functools
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+import anyio
+import anyio.to_thread
+import sniffio
+
+from .. import db, paths
+from .conversation import Conversation, merge_conversation
+from .events import Event, EventSource, event_from_json
+
+__all__ = ["EventPage", "EventStore", "Subscription"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS webhook_events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id     TEXT NOT NULL UNIQUE,
+    delivery_id  TEXT,
+    received_at  REAL NOT NULL,
+    created_at   TEXT,
+    chat_id      TEXT,
+    message_id   TEXT,
+    event_type   TEXT NOT NULL,
+    direction    TEXT,
+    source       TEXT NOT NULL CHECK (source IN ('webhook', 'polled')),
+    inbox_state  INTEGER,            -- NULL: not an inbox item; 0: unread inbound message; 1: read
+    event_json   TEXT NOT NULL,      -- the normalised Event (without raw)
+    raw_json     TEXT NOT NULL       -- the payload exactly as received
+);
+CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_delivery ON webhook_events(delivery_id)
+    WHERE delivery_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS webhook_events_chat ON webhook_events(chat_id, seq);
+CREATE INDEX IF NOT EXISTS webhook_events_type ON webhook_events(event_type, seq);
+CREATE INDEX IF NOT EXISTS webhook_events_message ON webhook_events(message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events(received_at);
+CREATE INDEX IF NOT EXISTS webhook_events_unread ON webhook_events(seq) WHERE inbox_state = 0;
+"""
+
+_INSERT = (
+    "INSERT OR IGNORE INTO webhook_events (event_id, delivery_id, received_at, created_at, chat_id, "
+    "message_id, event_type, direction, source, inbox_state, event_json, raw_json) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_COLUMNS = "seq, received_at, source, event_json, raw_json"
+_MAX_BATCH = 1000
+
+
+# --- loop wake-ups from other threads ------------------------------------------------------
+
+Soon = Callable[[Callable[[], None]], Any]
+
+
+def _current_soon() -> Soon:
+    """A thread-safe "run this on my event loop soon" for the calling task's loop."""
+    lib = sniffio.current_async_library()
+    if lib == "trio":  # pragma: no cover - the project runs on asyncio; kept for anyio parity
+        import trio
+
+        return cast(Soon, trio.lowlevel.current_trio_token().run_sync_soon)
+    return asyncio.get_running_loop().call_soon_threadsafe
+
+
+def _call_soon(soon: Soon, fn: Callable[[], None]) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
+        soon(fn)
+
+
+class _Job:
+    """One unit of work for the writer thread; the awaiting task sleeps on ``done``."""
+
+    __slots__ = ("soon", "done", "params", "op", "result", "error")
+
+    def __init__(self, soon: Soon, params: tuple[Any, ...] | None, op: Callable[[sqlite3.Connection], Any] | None):
+        self.soon = soon
+        self.done = anyio.Event()
+        self.params = params
+        self.op = op
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+def _set_done(jobs: list[_Job]) -> None:
+    for job in jobs:
+        job.done.set()
+
+
+class _Listener:
+    """A waiter or subscriber; ``poke`` may be called from any thread."""
+
+    __slots__ = ("_soon", "_event")
+
+    def __init__(self, soon: Soon) -> None:
+        self._soon = soon
+        self._event = anyio.Event()
+
+    def poke(self) -> None:
+        _call_soon(self._soon, self._set)
+
+    def _set(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event = anyio.Event()
+
+
+# --- public records ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """A page of events; pass ``cursor`` back as ``before_seq`` (newest first) or ``after_seq``."""
+
+    events: list[Event]
+    cursor: int | None  # None when there is nothing more in this direction
+    latest_seq: int | None  # the newest seq in the store when the page was read
+
+
+class Subscription:
+    """New committed events, in batches, as an async iterator; use ``async with``."""
+
+    def __init__(self, store: EventStore, after_seq: int | None) -> None:
+        self._store = store
+        self._after = after_seq
+        self._listener: _Listener | None = None
+
+    @property
+    def cursor(self) -> int | None:
+        return self._after
+
+    async def __aenter__(self) -> Subscription:
+        self._listener = self._store._register(_Listener(_current_soon()))
+        if self._after is None:
+            self._after = await self._store.latest_seq() or 0
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._listener is not None:
+            self._store._unregister(self._listener)
+            self._listener = None
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> builtins.list[Event]:
+        if self._listener is None:
+            raise RuntimeError("use 'async with store.subscribe() as sub'")
+        while True:
+            events = await self._store._after(self._after or 0, _MAX_BATCH)
+            if events:
+                self._after = events[-1].seq
+                return events
+            await self._listener.wait()
+
+
+# --- the store ---------------------------------------------------------------------------------
+
+
+class EventStore:
+    """Durable, deduplicated webhook events over SQLite (``linq_mcp.db``)."""
+
+    def __init__(self, path: str | Path | None = None, *, watch_interval: float = 0.05) -> None:
+        self.path = Path(path) if path is not None else paths.default_db_path()
+        self.watch_interval = watch_interval
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
+        self._local = threading.local()
+        self._readers: builtins.list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._interest = threading.Condition(self._lock)
+        self._listeners: set[_Listener] = set()
+        self._known_seq = 0  # highest seq this process has announced to listeners
+        self._closed = False
+        self._started = False
+
+    # lifecycle
+
+    async def open(self) -> EventStore:
+        """Create the table if needed and start the writer thread (idempotent)."""
+        if not self._started:
+            await anyio.to_thread.run_sync(self._open_sync)
+        return self
+
+    def _open_sync(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            conn = db.connect(self.path)
+            conn.executescript(_SCHEMA)
+            self._known_seq = self._max_seq(conn)
+            self._writer = threading.Thread(target=self._write_loop, args=(conn,), name="linq-events-writer")
+            self._writer.daemon = True
+            self._writer.start()
+            self._started = True
+
+    async def aclose(self) -> None:
+        """Finish queued writes, stop the threads and close every connection."""
+        if not self._started or self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        with self._interest:
+            self._interest.notify_all()
+        writer, watcher = self._writer, self._watcher
+
+        def join() -> None:
+            for thread in (writer, watcher):
+                if thread is not None:
+                    thread.join()
+
+        await anyio.to_thread.run_sync(join)
+        with self._lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
+
+    async def __aenter__(self) -> EventStore:
+        return await self.open()
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # writing
+
+    async def add(
+        self,
+        event: Event,
+        source: EventSource = "webhook",
+        *,
+        raw_json: str | None = None,
+        delivery_id: str | None = None,
+    ) -> bool:
+        """Store ``event`` durably; True if new, False for a duplicate ``event_id``/``delivery_id``.
+
+        Returns only after the transaction holding the row has committed (fsynced WAL).
+        ``raw_json`` is the body as received (default: ``event.raw`` re-serialised).
+        """
+        if source not in ("webhook", "polled"):
+            raise ValueError("source must be 'webhook' or 'polled'")
+        inbox = 0 if event.is_inbound_message else None
+        params = (
+            event.event_id,
+            delivery_id,
+            time.time(),
+            event.created_at,
+            event.chat_id,
+            event.message_id,
+            event.event_type,
+            event.direction,
+            source,
+            inbox,
+            event.to_json(include_raw=False),
+            raw_json if raw_json is not None else json.dumps(event.raw, separators=(",", ":")),
+        )
+        return bool(await self._submit(params, None))
+
+    async def mark_read(
+        self,
+        *,
+        event_ids: Sequence[str] | None = None,
+        message_ids: Sequence[str] | None = None,
+        chat_id: str | None = None,
+        up_to_seq: int | None = None,
+        everything: bool = False,
+    ) -> int:
+        """Mark inbox messages read; returns how many changed. At least one selector is required."""
+        clauses: builtins.list[str] = []
+        args: builtins.list[Any] = []
+        if event_ids is not None:
+            clauses.append(f"event_id IN ({','.join('?' * len(event_ids))})")
+            args.extend(event_ids)
+        if message_ids is not None:
+            clauses.append(f"message_id IN ({','.join('?' * len(message_ids))})")
+            args.extend(message_ids)
+        if chat_id is not None:
+            clauses.append("chat_id = ?")
+            args.append(chat_id)
+        if up_to_seq is not None:
+            clauses.append("seq <= ?")
+            args.append(up_to_seq)
+        if not clauses and not everything:
+            raise ValueError("mark_read needs event_ids, message_ids, chat_id, up_to_seq or everything=True")
+        where = " AND ".join(["inbox_state = 0", *clauses])
+        sql = f"UPDATE webhook_events SET inbox_state = 1 WHERE {where}"
+        return int(await self._submit(None, lambda c: c.execute(sql, args).rowcount))
+
+    async def prune(self, max_age_days: float | None = None, max_events: int | None = None) -> int:
+        """Delete events older than ``max_age_days`` and beyond the newest ``max_events``."""
+
+        def op(c: sqlite3.Connection) -> int:
+            deleted = 0
+            if max_age_days is not None:
+                cutoff = time.time() - max_age_days * 86400.0
+                deleted += c.execute("DELETE FROM webhook_events WHERE received_at < ?", (cutoff,)).rowcount
+            if max_events is not None:
+                deleted += c.execute(
+                    "DELETE FROM webhook_events WHERE seq <= (SELECT seq FROM webhook_events "
+                    "ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                    (max(0, max_events),),
+                ).rowcount
+            return deleted
+
+        return int(await self._submit(None, op))
+
+    async def _submit(self, params: tuple[Any, ...] | None, op: Callable[[sqlite3.Connection], Any] | None) -> Any:
+        if self._closed:
+            raise RuntimeError("event store is closed")
+        await self.open()
+        job = _Job(_current_soon(), params, op)
+        self._queue.put(job)
+        with anyio.CancelScope(shield=True):  # the write happens regardless; keep its outcome coherent
+            await job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                jobs = [first]
+                stop = False
+                while len(jobs) < _MAX_BATCH:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        stop = True
+                        break
+                    jobs.append(nxt)
+                self._run_batch(conn, jobs)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, jobs: builtins.list[_Job]) -> None:
+        inserted = False
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in jobs:
+                if job.op is not None:
+                    job.result = job.op(conn)
+                else:
+                    job.result = self._insert(conn, job.params or ())
+                    inserted = inserted or bool(job.result)
+            conn.execute("COMMIT")
+        except BaseException as exc:  # noqa: BLE001 - every waiter must learn the outcome
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if len(jobs) > 1:  # isolate the bad job: retry one by one
+                for job in jobs:
+                    self._run_batch(conn, [job])
+                return
+            jobs[0].error = exc
+            jobs[0].result = None
+        self._complete(jobs)
+        if inserted:
+            self._announce(conn)
+
+    def _insert(self, conn: sqlite3.Connection, params: tuple[Any, ...]) -> bool:
+        if params[9] == 0 and params[5] is not None:
+            # The same inbound message seen again under another event id (e.g. polled after a
+            # webhook) is stored for the record but is not a second inbox item.
+            seen = conn.execute(
+                "SELECT 1 FROM webhook_events WHERE message_id = ? AND inbox_state IS NOT NULL LIMIT 1",
+                (params[5],),
+            ).fetchone()
+            if seen:
+                params = (*params[:9], None, *params[10:])
+        return conn.execute(_INSERT, params).rowcount == 1
+
+    @staticmethod
+    def _complete(jobs: builtins.list[_Job]) -> None:
+        by_loop: dict[Soon, builtins.list[_Job]] = {}
+        for job in jobs:
+            by_loop.setdefault(job.soon, []).append(job)
+        for soon, group in by_loop.items():
+            _call_soon(soon, functools.partial(_set_done, group))
+
+    def _announce(self, conn: sqlite3.Connection) -> None:
+        seq = self._max_seq(conn)
+        with self._lock:
+            self._known_seq = max(self._known_seq, seq)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener.poke()
+
+    @staticmethod
+    def _max_seq(conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'webhook_events'").fetchone()
+        return int(row[0]) if row else 0
+
+    # change notification
+
+    def _register(self, listener: _Listener) -> _Listener:
+        with self._interest:
+            self._listeners.add(listener)
+            if self._watcher is None and not self._closed:
+                self._watcher = threading.Thread(target=self._watch_loop, name="linq-events-watcher")
+                self._watcher.daemon = True
+                self._watcher.start()
+            self._interest.notify_all()
+        return listener
+
+    def _unregister(self, listener: _Listener) -> None:
+        with self._interest:
+            self._listeners.discard(listener)
+
+    def _watch_loop(self) -> None:
+        """Notice commits by other processes; sleeps on a condition while nobody listens."""
+        conn = db.connect(self.path)
+        try:
+            version: int | None = None
+            while True:
+                with self._interest:
+                    while not self._listeners and not self._closed:
+                        version = None
+                        self._interest.wait()
+                    if self._closed:
+                        return
+                now_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+                if version is not None and now_version != version:
+                    seq = self._max_seq(conn)
+                    with self._lock:
+                        fresh = seq > self._known_seq
+                        if fresh:
+                            self._known_seq = seq
+                        listeners = list(self._listeners)
+                    if fresh:
+                        for listener in listeners:
+                            listener.poke()
+                version = now_version
+                with self._interest:
+                    if not self._closed:
+                        self._interest.wait(self.watch_interval)
+        finally:
+            conn.close()
+
+    def subscribe(self, *, after_seq: int | None = None) -> Subscription:
+        """``async with store.subscribe() as sub: async for events in sub: ...`` (new events only)."""
+        return Subscription(self, after_seq)
+
+    async def wait(
+        self,
+        predicate: Callable[[Event], bool],
+        timeout: float,
+        *,
+        after_seq: int | None = None,
+    ) -> Event | None:
+        """The first event committed after the call (or after ``after_seq``) matching ``predicate``.
+
+        Returns None when ``timeout`` seconds pass first.
+        """
+        with anyio.move_on_after(timeout):
+            async with self.subscribe(after_seq=after_seq) as sub:
+                async for events in sub:
+                    for event in events:
+                        if predicate(event):
+                            return event
+        return None
+
+    # reading
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        await self.open()
+        return await anyio.to_thread.run_sync(self._read_sync, fn)
+
+    def _read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = db.connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        return fn(conn)
+
+    @staticmethod
+    def _row_event(row: Sequence[Any]) -> Event:
+        seq, received_at, source, event_json, raw_json = row
+        event = event_from_json(event_json, raw=json.loads(raw_json))
+        return event.with_store_fields(int(seq), float(received_at), source)
+
+    async def _after(self, after_seq: int, limit: int) -> builtins.list[Event]:
+        def q(c: sqlite3.Connection) -> builtins.list[Event]:
+            rows = c.execute(
+                f"SELECT {_COLUMNS} FROM webhook_events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+            return [self._row_event(r) for r in rows]
+
+        return await self._read(q)
+
+    async def latest_seq(self) -> int | None:
+        """The newest seq ever assigned (survives pruning), or None for an empty store."""
+        return await self._read(lambda c: self._max_seq(c) or None)
+
+    async def get(self, event_id: str) -> Event | None:
+        def q(c: sqlite3.Connection) -> Event | None:
+            row = c.execute(f"SELECT {_COLUMNS} FROM webhook_events WHERE event_id = ?", (event_id,)).fetchone()
+            return self._row_event(row) if row else None
+
+        return await self._read(q)
+
+    async def count(self) -> int:
+        return await self._read(lambda c: int(c.execute("SELECT count(*) FROM webhook_events").fetchone()[0]))
+
+    async def list(
+        self,
+        chat_id: str | None = None,
+        types: Iterable[str] | None = None,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+        newest_first: bool = True,
+    ) -> EventPage:
+        """Events filtered by chat and types (``"message.*"`` matches a family), one page at a time."""
+        clauses: builtins.list[str] = []
+        args: builtins.list[Any] = []
+        if chat_id is not None:
+            clauses.append("chat_id = ?")
+            args.append(chat_id)
+        type_list = list(types) if types is not None else None
+        if type_list is not None:
+            exact = [t for t in type_list if not t.endswith(".*")]
+            families = [t[:-1] for t in type_list if t.endswith(".*")]
+            ors = []
+            if exact:
+                ors.append(f"event_type IN ({','.join('?' * len(exact))})")
+                args.extend(exact)
+            for fam in families:
+                ors.append("substr(event_type, 1, ?) = ?")
+                args.extend([len(fam), fam])
+            clauses.append(f"({' OR '.join(ors)})" if ors else "0")
+        if after_seq is not None:
+            clauses.append("seq > ?")
+            args.append(after_seq)
+        if before_seq is not None:
+            clauses.append("seq < ?")
+            args.append(before_seq)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        limit = max(1, min(int(limit), _MAX_BATCH))
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT {_COLUMNS} FROM webhook_events {where} ORDER BY seq {order} LIMIT ?"
+
+        def q(c: sqlite3.Connection) -> EventPage:
+            rows = c.execute(sql, (*args, limit + 1)).fetchall()
+            more = len(rows) > limit
+            events = [self._row_event(r) for r in rows[:limit]]
+            cursor = events[-1].seq if more and events else None
+            return EventPage(events, cursor, self._max_seq(c) or None)
+
+        return await self._read(q)
+
+    async def conversation(self, chat_id: str, *, limit: int | None = 200, max_events: int = 10_000) -> Conversation:
+        """The chat's messages, one entry each, with their latest delivery/read state and reactions."""
+
+        def q(c: sqlite3.Connection) -> builtins.list[Event]:
+            rows = c.execute(
+                f"SELECT {_COLUMNS} FROM (SELECT * FROM webhook_events WHERE chat_id = ? "
+                "ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                (chat_id, max_events),
+            ).fetchall()
+            return [self._row_event(r) for r in rows]
+
+        return merge_conversation(chat_id, await self._read(q), limit=limit)
+
+    async def inbox(self, *, chat_id: str | None = None, limit: int = 50) -> builtins.list[Event]:
+        """Inbound messages not yet marked read, oldest first (each message once)."""
+        sql = f"SELECT {_COLUMNS} FROM webhook_events WHERE inbox_state = 0"
+        args: builtins.list[Any] = []
+        if chat_id is not None:
+            sql += " AND chat_id = ?"
+            args.append(chat_id)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(max(1, min(int(limit), _MAX_BATCH)))
+        return await self._read(lambda c: [self._row_event(r) for r in c.execute(sql, args).fetchall()])
+
+    async def unread_count(self) -> int:
+        return await self._read(
+            lambda c: int(c.execute("SELECT count(*) FROM webhook_events WHERE inbox_state = 0").fetchone()[0])
+        )
+
+    def __repr__(self) -> str:
+        return f"EventStore({str(self.path)!r})"
