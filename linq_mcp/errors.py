@@ -872,10 +872,22 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None) -> dic
     return {k: v for k, v in payload.items() if v is not None}
 
 
+_HEADINGS = {
+    "linq_api_error": "Linq API error",
+    "rate_limited": "Rate limited by Linq",
+    "connection_error": "Connection error",
+    "timeout": "Timeout",
+    "outcome_unknown": "Outcome unknown",
+    "invalid_arguments": "Invalid arguments",
+    "policy_refused": "Refused by policy",
+    "internal_error": "Internal error",
+}
+
+
 def render_tool_error(payload: Mapping[str, Any]) -> str:
     """A few plain lines for the ``content`` text block of an error result."""
-    kind = payload.get("error", "error")
-    head = kind.replace("_", " ").capitalize()
+    kind = str(payload.get("error", "error"))
+    head = _HEADINGS.get(kind, kind.replace("_", " ").capitalize())
     if "http_status" in payload:
         head += f" (HTTP {payload['http_status']}"
         head += f", code {payload['code']})" if "code" in payload else ")"
