@@ -1,0 +1,60 @@
+"""The safety policy: whom the assistant may text, how often, and with whose agreement.
+
+Typical wiring in the server::
+
+    config = SafetyConfig.layered(settings.safety, os.environ, args)   # flags > env > file
+    policy = Policy(config, db_path)
+    decision = await policy.check(tool, effect, args, chat_participants=chat["handles"],
+                                  confirm_supported=client_can_elicit)
+    match decision:
+        case Refused():              return error_result(decision.as_result())
+        case ConfirmationRequired(): ask the person (via="elicitation", decision.prompt) and on
+                                     "accept" check again with confirm_token=decision.token;
+                                     or return decision.as_result() (via="token")
+        case Allowed(dry_run=True):  return preview(tool, args, decision.reached)
+        case Allowed():              call the API; on success, if decision.record:
+                                     await policy.record_send(tool, decision.reached,
+                                                              reservation=decision.reservation)
+                                     on failure: policy.release(decision)
+
+``chat_participants`` is needed for tools that act on ``chat_id``/``message_id``
+(``tool_reach(tool).needs_participants``). Inbound content goes through
+``policy.redact_inbound`` and ``fence_untrusted``; ``policy.describe()`` belongs in the
+server's instructions; ``tool_allowed_by_safety`` filters the inventory.
+"""
+
+from __future__ import annotations
+
+from linq_mcp.policy.config import SafetyConfig, SafetyConfigError, add_arguments
+from linq_mcp.policy.confirm import TOKEN_TTL_SECONDS
+from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
+from linq_mcp.policy.engine import Policy, describe
+from linq_mcp.policy.handles import normalize_handle
+from linq_mcp.policy.lockdown import fence_untrusted, redact_inbound
+from linq_mcp.policy.preview import confirmation_prompt, preview
+from linq_mcp.policy.reach import ToolReach, tool_reach
+from linq_mcp.policy.surfaces import tool_allowed_by_safety
+
+from_args = SafetyConfig.from_args
+
+__all__ = [
+    "TOKEN_TTL_SECONDS",
+    "Allowed",
+    "ConfirmationRequired",
+    "Decision",
+    "Policy",
+    "Refused",
+    "SafetyConfig",
+    "SafetyConfigError",
+    "ToolReach",
+    "add_arguments",
+    "confirmation_prompt",
+    "describe",
+    "fence_untrusted",
+    "from_args",
+    "normalize_handle",
+    "preview",
+    "redact_inbound",
+    "tool_allowed_by_safety",
+    "tool_reach",
+]
