@@ -92,9 +92,7 @@ def line_for(world: World, phone_number: str, field_name: str = "from") -> Doc:
 
 def require_eligible(line: Doc) -> None:
     if line.get("status") == "FLAGGED":
-        raise LinqError(
-            403, 2027, f"Sending line {line['phone_number']} is flagged and cannot start new activity"
-        )
+        raise LinqError(403, 2027, f"Sending line {line['phone_number']} is flagged and cannot start new activity")
 
 
 def get_chat(world: World, chat_id: str) -> Doc:
@@ -227,6 +225,15 @@ def new_chat(world: World, line: Doc, to: list[str], service: str) -> Doc:
     return chat
 
 
+def scrub(value: Any) -> Any:
+    """A deep copy without private ``_`` keys at any depth (reactions keep sticker placement)."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items() if not k.startswith("_")}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
 def chat_view(chat: Doc) -> Doc:
     return public(chat)
 
@@ -288,16 +295,12 @@ def _check_text(part: Doc, where: str) -> None:
     if value is None or value == "":
         raise missing(f"{where}.value")
     if not isinstance(value, str) or len(value) > 10000:
-        raise LinqError(
-            400, 1004, f"Invalid message content: {where}.value must be a string of 1-10000 characters"
-        )
+        raise LinqError(400, 1004, f"Invalid message content: {where}.value must be a string of 1-10000 characters")
     length = _utf16_len(value)
     decorations = part.get("text_decorations")
     if decorations is not None:
         if not isinstance(decorations, list) or len(decorations) > 100:
-            raise LinqError(
-                400, 1004, f"Invalid message content: {where}.text_decorations must be a list of <= 100"
-            )
+            raise LinqError(400, 1004, f"Invalid message content: {where}.text_decorations must be a list of <= 100")
         for i, deco in enumerate(decorations):
             if not isinstance(deco, dict) or not _ranges_ok(deco.get("range"), length):
                 raise LinqError(400, 1004, f"Invalid message content: {where}.text_decorations[{i}].range")
@@ -314,21 +317,15 @@ def _check_text(part: Doc, where: str) -> None:
                 or animation is not None
                 and animation not in TEXT_ANIMATIONS
             ):
-                raise LinqError(
-                    400, 1004, f"Invalid message content: {where}.text_decorations[{i}] unknown style"
-                )
+                raise LinqError(400, 1004, f"Invalid message content: {where}.text_decorations[{i}] unknown style")
     if part.get("mention_range") is not None and not _ranges_ok(part.get("mention_range"), length):
         raise LinqError(400, 1004, f"Invalid message content: {where}.mention_range")
     stickers = part.get("inline_stickers")
     if stickers is not None:
         if not isinstance(stickers, list) or len(stickers) > 100:
-            raise LinqError(
-                400, 1004, f"Invalid message content: {where}.inline_stickers must be a list of <= 100"
-            )
+            raise LinqError(400, 1004, f"Invalid message content: {where}.inline_stickers must be a list of <= 100")
         if part.get("mention"):
-            raise LinqError(
-                400, 1004, f"Invalid message content: {where} cannot combine inline_stickers and mention"
-            )
+            raise LinqError(400, 1004, f"Invalid message content: {where} cannot combine inline_stickers and mention")
         for i, sticker in enumerate(stickers):
             if not isinstance(sticker, dict) or not _ranges_ok(sticker.get("range"), length):
                 raise LinqError(400, 1004, f"Invalid message content: {where}.inline_stickers[{i}].range")
@@ -361,9 +358,7 @@ def check_app(app: Doc, where: str) -> None:
     if not isinstance(name, str) or not name:
         raise LinqError(400, 1008, f"Invalid iMessage app message: {where}.app.name is required")
     if not isinstance(bundle, str) or not bundle or ":" in bundle:
-        raise LinqError(
-            400, 1008, f"Invalid iMessage app message: {where}.app.bundle_id is required and has no ':'"
-        )
+        raise LinqError(400, 1008, f"Invalid iMessage app message: {where}.app.bundle_id is required and has no ':'")
     if not isinstance(team, str) or not TEAM_ID.match(team):
         raise LinqError(
             400, 1008, f"Invalid iMessage app message: {where}.app.team_id must be 10 uppercase alphanumerics"
@@ -373,13 +368,9 @@ def check_app(app: Doc, where: str) -> None:
 def check_layout(layout: Doc, where: str) -> None:
     visible = ("caption", "subcaption", "trailing_caption", "trailing_subcaption", "image_url")
     if not any(layout.get(k) for k in visible):
-        raise LinqError(
-            400, 1004, f"Invalid message content: {where}.layout needs a caption, subcaption or image_url"
-        )
+        raise LinqError(400, 1004, f"Invalid message content: {where}.layout needs a caption, subcaption or image_url")
     if (layout.get("image_title") or layout.get("image_subtitle")) and not layout.get("image_url"):
-        raise LinqError(
-            400, 1004, f"Invalid message content: {where}.layout image_title/image_subtitle need image_url"
-        )
+        raise LinqError(400, 1004, f"Invalid message content: {where}.layout image_title/image_subtitle need image_url")
 
 
 def validate_content(message: object, where: str = "message") -> Content:
@@ -400,9 +391,7 @@ def validate_content(message: object, where: str = "message") -> Content:
         if parts is None or parts == []:
             raise missing(f"{where}.parts")
         if not isinstance(parts, list) or len(parts) > 100:
-            raise LinqError(
-                400, 1004, f"Invalid message content: {where}.parts must be a list of 1-100 parts"
-            )
+            raise LinqError(400, 1004, f"Invalid message content: {where}.parts must be a list of 1-100 parts")
         url_media = 0
         for i, part in enumerate(parts):
             at = f"{where}.parts[{i}]"
@@ -416,9 +405,7 @@ def validate_content(message: object, where: str = "message") -> Content:
             elif kind == "media":
                 has_url, has_att = part.get("url") is not None, part.get("attachment_id") is not None
                 if has_url == has_att:
-                    raise LinqError(
-                        400, 1004, f"Invalid message content: {at} needs exactly one of url|attachment_id"
-                    )
+                    raise LinqError(400, 1004, f"Invalid message content: {at} needs exactly one of url|attachment_id")
                 if has_url:
                     require_https(f"{at}.url", part["url"])
                     url_media += 1
@@ -433,9 +420,7 @@ def validate_content(message: object, where: str = "message") -> Content:
             if kind in ("link", "imessage_app", "app_clip") and len(parts) > 1:
                 raise LinqError(400, 1004, f"Invalid message content: a {kind} part must be the only part")
             if kind == "text" and i > 0 and parts[i - 1].get("type") == "text":
-                raise LinqError(
-                    400, 1004, "Invalid message content: two text parts in a row; merge them into one"
-                )
+                raise LinqError(400, 1004, "Invalid message content: two text parts in a row; merge them into one")
         if url_media > 40:
             raise LinqError(400, 1004, "Invalid message content: at most 40 media parts may use a public url")
         content.parts = [dict(p) for p in parts]
@@ -520,9 +505,7 @@ def preflight(
     kinds = content.kinds if content else set()
     if "imessage_app" in kinds or (content is not None and content.experience is not None):
         if preferred in ("SMS", "RCS"):
-            raise LinqError(
-                409, 2018, f"iMessage app messages can only be sent over iMessage, not {preferred}"
-            )
+            raise LinqError(409, 2018, f"iMessage app messages can only be sent over iMessage, not {preferred}")
         preferred = "iMessage"
     if "app_clip" in kinds:
         if preferred in ("SMS", "RCS"):
@@ -534,16 +517,12 @@ def preflight(
         if "imessage_app" in kinds or (content is not None and content.experience is not None):
             raise LinqError(409, 2018, "iMessage app messages can only be sent over iMessage") from None
         if "app_clip" in kinds:
-            raise LinqError(
-                409, 2028, "App Clip service unsupported: a recipient cannot take iMessage"
-            ) from None
+            raise LinqError(409, 2028, "App Clip service unsupported: a recipient cannot take iMessage") from None
         raise
     if content is not None:
         for i, part in enumerate(content.parts):
             if part["type"] == "text" and part.get("mention") and not is_group:
-                raise LinqError(
-                    409, 2023, f"Mentions are only supported in group chats (message.parts[{i}].mention)"
-                )
+                raise LinqError(409, 2023, f"Mentions are only supported in group chats (message.parts[{i}].mention)")
         if content.reply_to is not None:
             target = world.messages.get(content.reply_to["message_id"])
             if target is None or (chat is not None and target["chat_id"] != chat["id"]):
@@ -634,9 +613,7 @@ def build_parts(world: World, content: Content) -> list[Doc]:
                 }
             )
         elif kind == "app_clip":
-            out.append(
-                {"type": "app_clip", "value": part["value"], "title": part.get("caption"), "reactions": []}
-            )
+            out.append({"type": "app_clip", "value": part["value"], "title": part.get("caption"), "reactions": []})
     if content.experience is not None:
         exp = content.experience
         out.append(
@@ -691,6 +668,7 @@ def new_message(
         "_edits": 0,
         "_kind": kind,
         "_sent_ts": None,
+        "_created_ts": world.now(),
     }
     world.messages[message["id"]] = message
     chat["_message_ids"].append(message["id"])
@@ -705,13 +683,14 @@ def sent_view(message: Doc) -> Doc:
         "id", "parts", "sent_at", "delivered_at", "delivery_status", "is_read", "created_at", "service",
         "preferred_service", "effect", "from_handle", "reply_to",
     )  # fmt: skip
-    full = public(message)
+    full: Doc = scrub(message)
     return {k: full.get(k) for k in keys}
 
 
 def message_view(message: Doc) -> Doc:
     """``Message``: the shape retrieve, list and thread return."""
-    return public(message)
+    view: Doc = scrub(message)
+    return view
 
 
 # outbound -----------------------------------------------------------------------------------
@@ -772,9 +751,7 @@ async def receive(
             created = True
     if created:
         await announce_chat(world, chat, trace_id)
-    service = next(
-        (h["service"] for h in others(chat) if h["handle"].lower() == sender.lower()), chat["service"]
-    )
+    service = next((h["service"] for h in others(chat) if h["handle"].lower() == sender.lower()), chat["service"])
     message = new_message(world, chat, parts=parts, service=service, is_from_me=False, sender=sender)
     world.count("messages.received")
     text = " ".join(p.get("value", "") for p in parts if p.get("type") == "text")
@@ -785,7 +762,7 @@ async def receive(
 
 # events -------------------------------------------------------------------------------------
 def _event_parts(message: Doc) -> list[Doc]:
-    return [{k: v for k, v in p.items() if k != "reactions"} for p in (message.get("parts") or [])]
+    return [scrub({k: v for k, v in p.items() if k != "reactions"}) for p in (message.get("parts") or [])]
 
 
 def chat_ref(chat: Doc) -> Doc:

@@ -69,9 +69,7 @@ async def create_chat(ctx: Ctx) -> Reply:
     content = messaging.validate_content(body.get("message"))
     override = _override(body)
     scopes = (
-        [idempotency.scope_key(ctx.operation, "message", content.idempotency_key)]
-        if content.idempotency_key
-        else []
+        [idempotency.scope_key(ctx.operation, "message", content.idempotency_key)] if content.idempotency_key else []
     )
     replayed = idempotency.replay(world, scopes)
     if replayed is not None:
@@ -145,9 +143,7 @@ async def update_chat(ctx: Ctx) -> Reply:
     if not has_name and not has_icon:
         raise missing("display_name or group_chat_icon")
     if not chat["is_group"]:
-        raise LinqError(
-            409, 1006, "Cannot update direct message chats: only group chats have a name and icon"
-        )
+        raise LinqError(409, 1006, "Cannot update direct message chats: only group chats have a name and icon")
     messaging.require_active(chat)
     messaging.require_eligible(_line_of(world, chat))
     name, icon = body.get("display_name"), body.get("group_chat_icon")
@@ -218,9 +214,7 @@ async def leave_chat(ctx: Ctx) -> Reply:
     if not chat["is_group"]:
         raise LinqError(409, 2015, "Cannot leave a direct chat; only iMessage group chats can be left")
     if chat["service"] != "iMessage" or len(messaging.others(chat)) + 1 < 4:
-        raise LinqError(
-            409, 2015, "Leaving needs an iMessage group with at least 4 active participants including you"
-        )
+        raise LinqError(409, 2015, "Leaving needs an iMessage group with at least 4 active participants including you")
     mine = messaging.me(chat)
     mine.update(status="left", left_at=world.iso())
     chat["_left"] = True
@@ -247,9 +241,7 @@ async def add_participant(ctx: Ctx) -> Reply:
     messaging.require_active(chat)
     messaging.require_eligible(_line_of(world, chat))
     if not chat["is_group"] or len(messaging.others(chat)) + 1 < 3:
-        raise LinqError(
-            409, 2016, "Participants can only be added to group chats with 3 or more participants"
-        )
+        raise LinqError(409, 2016, "Participants can only be added to group chats with 3 or more participants")
     if handle.lower() in {h.lower() for h in messaging.other_handles(chat)}:
         raise LinqError(409, 2015, f"{handle} is already a participant")
     if chat["service"] not in messaging.person_services(world, handle):
@@ -335,9 +327,7 @@ async def send_message(ctx: Ctx) -> Reply:
     content = messaging.validate_content(body.get("message"))
     override = _override(body)
     scopes = (
-        [idempotency.scope_key(ctx.operation, "message", content.idempotency_key)]
-        if content.idempotency_key
-        else []
+        [idempotency.scope_key(ctx.operation, "message", content.idempotency_key)] if content.idempotency_key else []
     )
     replayed = idempotency.replay(world, scopes)
     if replayed is not None:
@@ -468,9 +458,7 @@ async def share_contact_card(ctx: Ctx) -> Reply:
                 "message_id": None,
                 "kind": "contact_card",
                 "service": chat["service"],
-                "parts": [
-                    {"type": "contact_card", **{k: v for k, v in card.items() if not k.startswith("_")}}
-                ],
+                "parts": [{"type": "contact_card", **{k: v for k, v in card.items() if not k.startswith("_")}}],
                 "at": world.iso(),
             }
         )
