@@ -136,9 +136,7 @@ def _canonical_names() -> frozenset[str]:
     import linq.types
 
     root = Path(linq.types.__file__).parent
-    return frozenset(
-        p.stem.replace("_", "").lower() for p in root.rglob("*.py") if not p.stem.startswith("_")
-    )
+    return frozenset(p.stem.replace("_", "").lower() for p in root.rglob("*.py") if not p.stem.startswith("_"))
 
 
 class SchemaBuilder:
@@ -191,8 +189,12 @@ class SchemaBuilder:
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin is typing.Annotated:
-            inner = self.schema(args[0], request)
             _, fmt = _property_info(tp.__metadata__)
+            inner_tp = args[0]
+            if fmt == "iso8601" and typing.get_origin(inner_tp) in (typing.Union, types.UnionType):
+                # Union[str, datetime] sent as ISO 8601 is one thing on the wire
+                inner_tp = typing.Union[tuple(a for a in typing.get_args(inner_tp) if a is not str)]  # noqa: UP007
+            inner = self.schema(inner_tp, request)
             if fmt == "iso8601" and inner.get("type") == "string":
                 inner["format"] = "date-time"
             return inner
@@ -318,11 +320,7 @@ class SchemaBuilder:
             return
         if "DEPRECATED" in doc.upper().split(":")[0] or clean_text(doc).upper().startswith("DEPRECATED"):
             prop["deprecated"] = True
-        text = short_description(doc)
-        if "$ref" in prop:
-            # keep $ref siblings legal and small: the component carries its own description
-            return
-        prop["description"] = text
+        prop["description"] = short_description(doc)  # 2020-12 allows siblings of $ref
 
 
 def _required_flag(hint: Any, default: bool) -> bool:
@@ -469,7 +467,10 @@ def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
             deep_merge(base[key], value)
         else:
             if isinstance(value, dict):
+                old = base.get(key)
                 value = {k: v for k, v in value.items() if k != "$replace"}
+                if isinstance(old, dict) and "description" in old and "description" not in value:
+                    value["description"] = old["description"]  # a replaced type keeps its docs
             base[key] = copy.deepcopy(value)
     return base
 
@@ -489,9 +490,7 @@ def _webhook_components(snapshot: dict[str, Any]) -> dict[str, Any]:
         if name in keep:
             continue
         keep[name] = comps[name]
-        todo |= set(re.findall(r"#/components/schemas/([A-Za-z0-9_.-]+)", json.dumps(comps[name]))) - set(
-            keep
-        )
+        todo |= set(re.findall(r"#/components/schemas/([A-Za-z0-9_.-]+)", json.dumps(comps[name]))) - set(keep)
     return {k: keep[k] for k in sorted(keep)}
 
 
@@ -560,9 +559,7 @@ def build(shared: Path) -> dict[str, Any]:
         if call.query is not None:
             qschema = builder.schema(call.query, request=True)
             qcomp = builder.schemas.pop(qschema["$ref"].removeprefix(REF))
-            builder._names = {
-                k: v for k, v in builder._names.items() if v != qschema["$ref"].removeprefix(REF)
-            }
+            builder._names = {k: v for k, v in builder._names.items() if v != qschema["$ref"].removeprefix(REF)}
             keys = list(qcomp["properties"])
             if call.query is call.body and call.query_keys:  # one TypedDict split over query and body
                 hints = typing.get_type_hints(call.query, include_extras=True)
@@ -641,7 +638,8 @@ def build(shared: Path) -> dict[str, Any]:
             }
             ok["content"] = {"application/json": {"schema": {"$ref": REF + name}}}
         elif call.response is not None and call.response is not type(None):
-            ok["content"] = {"application/json": {"schema": builder.schema(call.response, request=False)}}
+            schema = builder.schema(call.response, request=False)
+            ok["content"] = {media: {"schema": schema} for media in meta.get("media_types", ["application/json"])}
         responses: dict[str, Any] = {status: ok, "default": {"$ref": "#/components/responses/Error"}}
         op["responses"] = responses
 
