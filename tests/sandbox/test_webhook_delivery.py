@@ -110,9 +110,7 @@ async def test_delivery_verifies_with_the_sdk_unwrap(sdk: Any, sandbox: Sandbox,
     assert event.event_type == "message.received"
 
 
-async def test_delivery_envelope_validates_as_the_sdk_event(
-    sdk: Any, sandbox: Sandbox, receiver: Receiver
-) -> None:
+async def test_delivery_envelope_validates_as_the_sdk_event(sdk: Any, sandbox: Sandbox, receiver: Receiver) -> None:
     await _subscribe(sdk)
     await _emit(sandbox)
     body = json.loads(receiver.body())
@@ -158,9 +156,7 @@ async def test_legacy_signature_is_hex_hmac_keyed_with_the_full_secret(
     assert ts == headers["webhook-timestamp"]
 
 
-async def test_version_2025_subscription_gets_the_2025_payload(
-    sdk: Any, sandbox: Sandbox, receiver: Receiver
-) -> None:
+async def test_version_2025_subscription_gets_the_2025_payload(sdk: Any, sandbox: Sandbox, receiver: Receiver) -> None:
     await _subscribe(sdk, url=URL + "?version=2025-01-01")
     await _emit(sandbox)
     body = json.loads(receiver.body())
@@ -168,9 +164,7 @@ async def test_version_2025_subscription_gets_the_2025_payload(
     assert body["data"] == DATA_2025
 
 
-async def test_subscription_without_version_gets_2026_02_03(
-    sdk: Any, sandbox: Sandbox, receiver: Receiver
-) -> None:
+async def test_subscription_without_version_gets_2026_02_03(sdk: Any, sandbox: Sandbox, receiver: Receiver) -> None:
     await _subscribe(sdk)
     await _emit(sandbox)
     body = json.loads(receiver.body())
@@ -178,17 +172,13 @@ async def test_subscription_without_version_gets_2026_02_03(
     assert body["data"]["direction"] == "inbound"
 
 
-async def test_message_edited_is_not_sent_to_2025_subscriptions(
-    sdk: Any, sandbox: Sandbox, receiver: Receiver
-) -> None:
+async def test_message_edited_is_not_sent_to_2025_subscriptions(sdk: Any, sandbox: Sandbox, receiver: Receiver) -> None:
     await _subscribe(sdk, url=URL + "?version=2025-01-01")
     await _emit(sandbox, "message.edited")
     assert receiver.requests == []
 
 
-async def test_message_edited_is_sent_to_2026_subscriptions(
-    sdk: Any, sandbox: Sandbox, receiver: Receiver
-) -> None:
+async def test_message_edited_is_sent_to_2026_subscriptions(sdk: Any, sandbox: Sandbox, receiver: Receiver) -> None:
     await _subscribe(sdk, url=URL + "?version=2026-02-03")
     await _emit(sandbox, "message.edited")
     assert len(receiver.requests) == 1
@@ -215,9 +205,7 @@ async def test_paused_subscription_receives_nothing(sdk: Any, sandbox: Sandbox, 
     assert receiver.requests == []
 
 
-async def test_500_is_retried_on_the_schedule_then_delivered(
-    sdk: Any, sandbox: Sandbox, receiver: Receiver
-) -> None:
+async def test_500_is_retried_on_the_schedule_then_delivered(sdk: Any, sandbox: Sandbox, receiver: Receiver) -> None:
     world = sandbox.world
     world.clock.freeze()
     await _subscribe(sdk)
@@ -268,9 +256,7 @@ async def test_connection_error_is_retried(sdk: Any, sandbox: Sandbox, receiver:
     assert sandbox.world.webhook_attempts[-1]["outcome"] == "delivered"
 
 
-async def test_event_is_dropped_after_the_last_attempt(
-    sdk: Any, sandbox: Sandbox, receiver: Receiver
-) -> None:
+async def test_event_is_dropped_after_the_last_attempt(sdk: Any, sandbox: Sandbox, receiver: Receiver) -> None:
     world = sandbox.world
     world.clock.freeze()
     await _subscribe(sdk)
@@ -329,9 +315,7 @@ async def test_delivery_does_not_block_the_request_that_caused_it(sdk: Any, sand
     assert sandbox.world.webhook_attempts[-1]["outcome"] == "delivered"
 
 
-async def test_routing_token_from_a_2xx_is_sent_back_next_time(
-    sdk: Any, sandbox: Sandbox, receiver: Receiver
-) -> None:
+async def test_routing_token_from_a_2xx_is_sent_back_next_time(sdk: Any, sandbox: Sandbox, receiver: Receiver) -> None:
     await _subscribe(sdk, routing_key_header="X-Route")
     await _emit(sandbox)
     await _emit(sandbox)
