@@ -235,4 +235,9 @@ def create_sandbox(config: SandboxConfig | None = None) -> Sandbox:
             _Compiled(_compile(route.path), route, public=route.operation.startswith("_public"))
         )
     setup.populate(sandbox)
+    admin.attach(sandbox)
+    if config.db_path:
+        from . import persistence
+
+        persistence.attach(sandbox)
     return sandbox

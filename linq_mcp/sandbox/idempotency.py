@@ -60,9 +60,7 @@ def replay(world: World, scopes: list[str]) -> Reply | None:
         status, body = stored
         message_id = message_id_of(body)
         if message_id is not None and message_id not in world.messages:
-            raise LinqError(
-                404, 2002, "Message not found: the message sent with this idempotency key was deleted"
-            )
+            raise LinqError(404, 2002, "Message not found: the message sent with this idempotency key was deleted")
         world.count("idempotent_replays")
         return Reply(status, copy.deepcopy(body))
     return None

@@ -92,9 +92,7 @@ async def _on_sent(world: World, chat: Doc, message: Doc, trace_id: str | None) 
         )
     if chat["is_group"]:
         return
-    world.scheduler.call_later(
-        world.config.timing.delivered, partial(_on_delivered, world, chat, message, trace_id)
-    )
+    world.scheduler.call_later(world.config.timing.delivered, partial(_on_delivered, world, chat, message, trace_id))
 
 
 async def _on_delivered(world: World, chat: Doc, message: Doc, trace_id: str | None) -> None:
@@ -165,9 +163,7 @@ def reply_text(world: World, person: PersonConfig, message: Doc) -> str | None:
                 return rule.reply
     canned = person.canned or ["OK"]
     said = sum(
-        1
-        for m in world.messages.values()
-        if not m["is_from_me"] and str(m["from"]).lower() == person.handle.lower()
+        1 for m in world.messages.values() if not m["is_from_me"] and str(m["from"]).lower() == person.handle.lower()
     )
     return canned[said % len(canned)]
 

@@ -53,19 +53,13 @@ def check(world: World, line: str, handles: Iterable[str]) -> None:
                 f"from {line} to {handle}. Try again in {max(1, wait)} seconds.",
             )
     day = _day(now)
-    if (
-        limits.line_daily is not None
-        and len(world.counters.get(f"line_day:{line}:{day}", [])) >= limits.line_daily
-    ):
+    if limits.line_daily is not None and len(world.counters.get(f"line_day:{line}:{day}", [])) >= limits.line_daily:
         wait = _seconds_to_midnight(now)
         raise rate_limited(
             wait,
             f"Daily limit of {limits.line_daily} messages for {line} reached. Try again in {wait} seconds.",
         )
-    if (
-        limits.account_daily is not None
-        and len(world.counters.get(f"account_day:{day}", [])) >= limits.account_daily
-    ):
+    if limits.account_daily is not None and len(world.counters.get(f"account_day:{day}", [])) >= limits.account_daily:
         wait = _seconds_to_midnight(now)
         raise rate_limited(
             wait,
