@@ -42,6 +42,8 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import anyio
 import httpx
 
+from .errors import invalid
+from .router import Ctx, Reply, Router
 from .state import Event, World
 
 if TYPE_CHECKING:
@@ -224,9 +226,7 @@ class WebhookDispatcher:
         self.world.scheduler.call_later(0, lambda: self._fan_out(event))
 
     def _fan_out(self, event: Event) -> Awaitable[None] | None:
-        jobs = [
-            _Job(sub_id, event) for sub_id, sub in self.world.subscriptions.items() if matches(sub, event)
-        ]
+        jobs = [_Job(sub_id, event) for sub_id, sub in self.world.subscriptions.items() if matches(sub, event)]
         inline = [aw for aw in (self._launch(job) for job in jobs) if aw is not None]
         if not inline:
             return None
@@ -358,8 +358,15 @@ class WebhookDispatcher:
 
 
 def install(sandbox: Sandbox) -> WebhookDispatcher:
+    """Deliver the world's events, and serve the delivery log on the admin API."""
+    from .app import _compile, _Compiled
+
     dispatcher = WebhookDispatcher(sandbox)
     sandbox.world.event_hooks.append(dispatcher.on_event)
+    known = {c.route.operation for c in sandbox.admin_routes}
+    for route in admin_router.routes:
+        if route.operation not in known:
+            sandbox.admin_routes.append(_Compiled(_compile(route.path), route))
     return dispatcher
 
 
@@ -385,3 +392,26 @@ def delivery_log(
         attempts = attempts[-limit:] if limit > 0 else []
     stats = {k.removeprefix("webhook."): v for k, v in world.stats.items() if k.startswith("webhook.")}
     return {"attempts": attempts, "stats": stats}
+
+
+admin_router = Router()
+
+
+@admin_router.get("/_sandbox/webhook-deliveries", "_admin_webhook_deliveries")
+async def webhook_deliveries(ctx: Ctx) -> Reply:
+    """``GET /_sandbox/webhook-deliveries[?subscription_id=&event_id=&limit=]``: every POST attempt."""
+    raw_limit = ctx.query.get("limit")
+    limit = None
+    if raw_limit is not None:
+        if not raw_limit.isdigit():
+            raise invalid("limit", "must be a non-negative integer")
+        limit = int(raw_limit)
+    return Reply(
+        200,
+        delivery_log(
+            ctx.world,
+            subscription_id=ctx.query.get("subscription_id"),
+            event_id=ctx.query.get("event_id"),
+            limit=limit,
+        ),
+    )

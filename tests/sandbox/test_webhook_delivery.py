@@ -330,3 +330,16 @@ async def test_delivery_log_counts_attempts(sdk: Any, sandbox: Sandbox, receiver
     log = delivery_log(sandbox.world, subscription_id=sub["id"])
     assert [a["status"] for a in log["attempts"]] == [200]
     assert log["stats"]["delivered"] == 1
+
+
+async def test_admin_api_serves_the_delivery_log(
+    sdk: Any, sandbox: Sandbox, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    sub = await _subscribe(sdk)
+    event_id = await _emit(sandbox)
+    resp = await http.get(
+        "http://sandbox.local/_sandbox/webhook-deliveries", params={"subscription_id": sub["id"], "limit": "5"}
+    )
+    assert resp.status_code == 200
+    attempts = resp.json()["attempts"]
+    assert [(a["event_id"], a["outcome"], a["attempt"]) for a in attempts] == [(event_id, "delivered", 1)]
