@@ -118,6 +118,8 @@ class Operation:
     input_schema: dict[str, Any]
     output_schema: dict[str, Any] | None
     annotations: dict[str, bool] = field(default_factory=dict)
+    # The listed schema plus the body's conditional rules; what arguments are checked against.
+    validation_schema: dict[str, Any] | None = None
 
     @property
     def sends(self) -> bool:
@@ -291,6 +293,7 @@ def _compile_operation(
         )
 
     has_body = False
+    body_rules: list[Any] = []
     body = raw.get("requestBody")
     if body is not None:
         body = _deref(body, spec)
@@ -298,6 +301,7 @@ def _compile_operation(
         if content is not None:
             has_body = True
             body_schema = _resolve_top(content.get("schema", {}), components)
+            body_rules = [_clean(rule) for rule in body_schema.get("x-rules", [])]
             body_required = set(body_schema.get("required", []))
             for name, sub in body_schema.get("properties", {}).items():
                 arg = name if name not in properties else f"body_{name}"
@@ -317,9 +321,15 @@ def _compile_operation(
     if required:
         input_schema["required"] = required
     input_schema["additionalProperties"] = False
+    for rule in body_rules:
+        _collect_refs(rule, refs)
     defs = _gather_defs(refs, components)
     if defs:
         input_schema["$defs"] = defs
+    validation_schema = input_schema
+    if body_rules:
+        renamed = {p.api_name: p.name for p in params if p.location == "body" and p.api_name != p.name}
+        validation_schema = {**input_schema, "allOf": [_rename_props(r, renamed) for r in body_rules]}
 
     success_status, output_schema = _success_response(raw, spec, components)
     if output_schema is not None and sends:
@@ -344,7 +354,18 @@ def _compile_operation(
         input_schema=input_schema,
         output_schema=output_schema,
         annotations=_annotations(tool, effect),
+        validation_schema=validation_schema,
     )
+
+
+def _rename_props(rule: Any, renamed: Mapping[str, str]) -> Any:
+    """Body rules name body fields; a few are renamed as tool arguments (collisions)."""
+    if not renamed:
+        return rule
+    text = json.dumps(rule)
+    for api, arg in renamed.items():
+        text = text.replace(f'"{api}"', f'"{arg}"')
+    return json.loads(text)
 
 
 def _annotations(tool: str, effect: str) -> dict[str, bool]:
@@ -396,18 +417,38 @@ def _deref(node: Any, spec: Mapping[str, Any]) -> Any:
 
 
 def _resolve_top(schema: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
-    """The body schema with top-level $ref / allOf merged, so its properties can be flattened."""
+    """The body schema with top-level $ref / allOf merged, so its properties can be flattened.
+
+    Conditional rules (``if``/``then``, ``oneOf``, ``not``) found at the top level are
+    returned under ``x-rules``: they are enforced by local validation but kept out of the
+    listed schema, which many clients reject when it has top-level combinators.
+    """
     node: Any = schema
     while "$ref" in node:
         node = components[node["$ref"].rsplit("/", 1)[-1]]
-    if "allOf" in node:
-        merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
-        for sub in node["allOf"]:
+    merged: dict[str, Any] = {k: v for k, v in node.items() if k != "allOf"}
+    merged["properties"] = dict(node.get("properties", {}))
+    merged["required"] = list(node.get("required", []))
+    rules: list[Any] = []
+    for sub in node.get("allOf", []):
+        if "$ref" in sub or "properties" in sub and not ({"if", "oneOf", "anyOf", "not"} & set(sub)):
             part = _resolve_top(sub, components)
             merged["properties"].update(part.get("properties", {}))
-            merged["required"].extend(part.get("required", []))
-        return merged
-    return dict(node)
+            merged["required"].extend(r for r in part.get("required", []) if r not in merged["required"])
+            rules.extend(part.get("x-rules", []))
+        else:
+            rules.append(sub)
+    for key in ("oneOf", "anyOf", "not", "if"):
+        if key in merged:
+            rule = {key: merged.pop(key)}
+            if key == "if":
+                for branch in ("then", "else"):
+                    if branch in merged:
+                        rule[branch] = merged.pop(branch)
+            rules.append(rule)
+    if rules:
+        merged["x-rules"] = rules
+    return merged
 
 
 def _ref_name(ref: str) -> str:

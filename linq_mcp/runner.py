@@ -65,7 +65,7 @@ class ToolRunner:
     def validator(self, op: Operation) -> ArgumentValidator:
         v = self._validators.get(op.tool)
         if v is None:
-            v = self._validators[op.tool] = ArgumentValidator(op.input_schema)
+            v = self._validators[op.tool] = ArgumentValidator(op.validation_schema or op.input_schema)
         return v
 
     async def call(self, tool: str, arguments: Mapping[str, Any] | None) -> ToolResult:

@@ -1,0 +1,7 @@
+"""``python -m linq_mcp`` is the ``linq-mcp`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
