@@ -245,11 +245,8 @@ class LinqClient:
 
     def _retry_delay(self, request: ApiRequest, error: LinqAPIError, attempt: int) -> float | None:
         """Seconds to wait before retrying this error response, or None to raise it now."""
-        if error.status == 429:
-            pass  # Linq refused before acting: safe for every request.
-        elif error.status in GATEWAY_STATUSES and request.replay_safe:
-            pass
-        else:
+        # A 429 means Linq refused before acting, so it is safe for every request.
+        if error.status != 429 and not (error.status in GATEWAY_STATUSES and request.replay_safe):
             return None
         if error.retry_after is not None:
             if error.retry_after > self.retry_after_cap:
@@ -270,9 +267,7 @@ class LinqClient:
             return None
         if method in READ_METHODS:
             return self._exhausted(request, method, exc, attempt)
-        return OutcomeUnknownError(
-            keyed=False, idempotency_key=_idempotency_key(request), cause=name, attempts=attempt
-        )
+        return OutcomeUnknownError(keyed=False, cause=name, attempts=attempt)
 
     def _exhausted(
         self, request: ApiRequest, method: str, exc: httpx.RequestError, attempt: int
@@ -290,7 +285,7 @@ class LinqClient:
             return LinqConnectionError(f"The connection to Linq failed ({name}{tries}).", sent=True)
         return OutcomeUnknownError(
             keyed=request.replay_safe,
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=_idempotency_key(request) if request.replay_safe else None,
             cause=name,
             attempts=attempt,
         )

@@ -217,6 +217,14 @@ def test_outcome_unknown_uses_the_key_the_client_saw() -> None:
     assert (payload["message"], payload["idempotency_key"]) == (KEYED_WORDING, "from-body")
 
 
+def test_outcome_unknown_idempotent_request_without_key_says_repeating_is_safe() -> None:
+    """A lost answer to a PUT (replay-safe, no key) says repeating is safe without mentioning a key."""
+    payload = tool_error(OutcomeUnknownError(keyed=True))
+    assert payload["message"].startswith("The outcome is unknown")
+    assert "cannot act twice" in payload["message"] and "idempotency_key" not in payload["message"]
+    assert payload["retryable"] is True
+
+
 def test_outcome_unknown_unkeyed_send_says_check_before_retrying() -> None:
     """An unkeyed send cannot be retried blindly: the model is told to check first."""
     payload = tool_error(OutcomeUnknownError(keyed=False))

@@ -440,3 +440,12 @@ async def test_log_lines_hide_ids_handles_and_query_values(
     assert "attempt 1" in lines[0] and "attempt 2" in lines[1]
     for line in lines:
         assert "15550100001" not in line and CHAT not in line and "s3cr3tcur" not in line
+
+
+async def test_outcome_unknown_records_a_header_idempotency_key(client_for: Callable[..., LinqClient]) -> None:
+    """A send keyed by the Idempotency-Key header reports that key once its retries run out."""
+    request = ApiRequest("POST", "/v3/messages", [], {"to": ["x"]}, {"Idempotency-Key": "hdr-key"}, True)
+    script = Script(fail(httpx.ReadError), repeat_last=True)
+    with pytest.raises(OutcomeUnknownError) as info:
+        await client_for(script, max_retries=1).send(request)
+    assert (info.value.keyed, info.value.idempotency_key) == (True, "hdr-key")
