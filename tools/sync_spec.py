@@ -292,6 +292,7 @@ class SchemaBuilder:
                 if is_required:
                     required.append(alias)
         else:
+            assert issubclass(cls, pydantic.BaseModel)
             for attr, info in cls.model_fields.items():
                 alias = info.alias or attr
                 prop = self.schema(info.annotation, request)
@@ -318,7 +319,7 @@ class SchemaBuilder:
     def _describe(prop: dict[str, Any], doc: str | None) -> None:
         if not doc:
             return
-        if "DEPRECATED" in doc.upper().split(":")[0] or clean_text(doc).upper().startswith("DEPRECATED"):
+        if clean_text(doc).upper().startswith("DEPRECATED"):
             prop["deprecated"] = True
         prop["description"] = short_description(doc)  # 2020-12 allows siblings of $ref
 
@@ -422,7 +423,7 @@ def sdk_call(client: Any, sdk_name: str) -> SdkCall:
         ):
             first = node.args[0]
             path = first.value if isinstance(first, ast.Constant) else first.args[0].value  # type: ignore[attr-defined]
-            call = SdkCall(method=HTTP_VERBS.get(node.func.attr, "GET"), path=path)
+            call = SdkCall(method=HTTP_VERBS.get(node.func.attr, "GET"), path=str(path))
             for kw in node.keywords:
                 if kw.arg == "body" and isinstance(kw.value, ast.Call):
                     call.body = eval(ast.unparse(kw.value.args[1]), env)  # noqa: S307 - SDK source
@@ -441,7 +442,7 @@ def sdk_call(client: Any, sdk_name: str) -> SdkCall:
         if isinstance(node, ast.keyword) and node.arg == "query" and isinstance(node.value, ast.Call):
             call.query = eval(ast.unparse(node.value.args[1]), env)  # noqa: S307
             if isinstance(node.value.args[0], ast.Dict):
-                call.query_keys = [k.value for k in node.value.args[0].keys if isinstance(k, ast.Constant)]
+                call.query_keys = [str(k.value) for k in node.value.args[0].keys if isinstance(k, ast.Constant)]
         if isinstance(node, ast.Dict):
             for k in node.keys:
                 if isinstance(k, ast.Constant) and isinstance(k.value, str) and k.value == "Idempotency-Key":

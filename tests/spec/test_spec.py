@@ -751,3 +751,29 @@ def test_webhooks_section_is_the_snapshot_one() -> None:
     snap = yaml.safe_load(SNAPSHOT.read_text())
     assert list(spec()["webhooks"]) == list(snap["webhooks"])
     assert len(spec()["webhooks"]) == 34
+
+
+def test_set_chat_background_photo_requires_an_image_url() -> None:
+    validator = body_validator("set_chat_background")
+    assert not validator.is_valid({"type": "photo"})
+    assert validator.is_valid({"type": "photo", "image_url": "https://cdn.linqapp.com/u/bg.jpg"})
+
+
+def test_create_payment_request_modes_require_their_fields() -> None:
+    validator = body_validator("create_payment_request")
+    assert validator.is_valid({"amount": 500, "currency": "usd"})
+    assert not validator.is_valid({"currency": "usd"})
+    assert validator.is_valid({"mode": "subscription", "price_id": "price_1"})
+    assert not validator.is_valid({"mode": "subscription", "price_id": "price_1", "amount": 500})
+    assert not validator.is_valid({"amount": 500, "currency": "usd", "rail": "natural"})
+
+
+def test_a_link_part_must_be_the_only_part() -> None:
+    validator = body_validator("send_message")
+    link = {"type": "link", "value": "https://linqapp.com"}
+    assert validator.is_valid({"message": {"parts": [link]}})
+    assert not validator.is_valid({"message": {"parts": [{"type": "text", "value": "see"}, link]}})
+
+
+def test_legacy_phone_number_list_is_marked_deprecated() -> None:
+    assert operations()["list_phone_numbers_legacy"][2]["deprecated"] is True
