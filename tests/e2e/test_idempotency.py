@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-
 from e2e_helpers import AVA, LINE, connected, data
 
 from linq_mcp.sandbox.app import Sandbox
