@@ -9,6 +9,7 @@ it: an allowed send holds a slot in memory until it is recorded, released, or
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -91,5 +92,5 @@ def check_caps(
 def _wait(times: list[float], limit: int, window: float, now: float) -> str:
     """How long until one more send fits: the send that must age out, plus the window."""
     oldest_blocking = times[len(times) - limit]
-    seconds = max(1, int(oldest_blocking + window - now) + 1)
+    seconds = max(1, math.ceil(oldest_blocking + window - now))
     return f"{seconds} s" if seconds < 120 else f"{(seconds + 59) // 60} min"
