@@ -15,10 +15,11 @@ Typical wiring in the server::
         case Allowed():              call the API; on success, if decision.record:
                                      await policy.record_send(tool, decision.reached,
                                                               reservation=decision.reservation)
-                                     on failure: policy.release(decision)
+                                     on failure: await policy.release(decision)
 
-``chat_participants`` is needed for tools that act on ``chat_id``/``message_id``
-(``tool_reach(tool).needs_participants``). Inbound content goes through
+``call_reach(tool, effect, args)`` says what to fetch first: with ``chat_id`` set, the
+chat's ``handles`` are the ``chat_participants``; with ``message_id``, the chat of that
+message. Inbound content goes through
 ``policy.redact_inbound`` and ``fence_untrusted``; ``policy.describe()`` belongs in the
 server's instructions; ``tool_allowed_by_safety`` filters the inventory.
 """
@@ -32,7 +33,7 @@ from linq_mcp.policy.engine import Policy, describe
 from linq_mcp.policy.handles import normalize_handle
 from linq_mcp.policy.lockdown import fence_untrusted, redact_inbound
 from linq_mcp.policy.preview import confirmation_prompt, preview
-from linq_mcp.policy.reach import ToolReach, tool_reach
+from linq_mcp.policy.reach import CallReach, ToolReach, call_reach, tool_reach
 from linq_mcp.policy.surfaces import tool_allowed_by_safety
 
 from_args = SafetyConfig.from_args
@@ -40,6 +41,7 @@ from_args = SafetyConfig.from_args
 __all__ = [
     "TOKEN_TTL_SECONDS",
     "Allowed",
+    "CallReach",
     "ConfirmationRequired",
     "Decision",
     "Policy",
@@ -48,6 +50,7 @@ __all__ = [
     "SafetyConfigError",
     "ToolReach",
     "add_arguments",
+    "call_reach",
     "confirmation_prompt",
     "describe",
     "fence_untrusted",

@@ -100,7 +100,7 @@ class Policy:
         named = self._normalise(direct_handles(reach, args))
         if isinstance(named, Refused):
             return named
-        in_chat = self._normalise(participant_handles(chat_participants or ()))
+        in_chat = self._normalise(participant_handles(chat_participants or ()) if reach.needs_participants else [])
         if isinstance(in_chat, Refused):
             return in_chat
         return named, in_chat
@@ -240,10 +240,14 @@ class Policy:
 
         await anyio.to_thread.run_sync(work)
 
-    def release(self, decision: Allowed) -> None:
+    async def release(self, decision: Allowed) -> None:
         """The allowed call failed: free its reserved cap slot (nothing is recorded)."""
-        with self._store.lock:
-            self._reservations.drop(decision.reservation, decision.tool, decision.reached)
+
+        def work() -> None:
+            with self._store.lock:
+                self._reservations.drop(decision.reservation, decision.tool, decision.reached)
+
+        await anyio.to_thread.run_sync(work)
 
     # ---- inbound and description ---------------------------------------------------
 

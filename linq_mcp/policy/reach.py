@@ -105,3 +105,33 @@ def participant_handles(participants: Iterable[str | Mapping[str, Any]]) -> list
         else:
             out.append(item)
     return out
+
+
+@dataclass(frozen=True)
+class CallReach:
+    """Whom one call reaches: the handles it names, and the chat or message it acts in.
+
+    ``chat_id``/``message_id`` tell the server what to fetch (``get_chat``, or
+    ``get_message`` then ``get_chat``) before ``Policy.check``; ``gated`` says the policy
+    applies at all.
+    """
+
+    handles: tuple[Any, ...] = ()
+    chat_id: str | None = None
+    message_id: str | None = None
+    gated: bool = False
+
+
+def call_reach(tool: str, effect: str, args: Mapping[str, Any]) -> CallReach:
+    """The people a call with these arguments reaches (handles as given, not yet normalised)."""
+    reach = tool_reach(tool)
+    if reach is None:
+        return CallReach(gated=effect in GATED_EFFECTS)
+    chat_id = args.get("chat_id") if reach.via_chat else None
+    message_id = args.get("message_id") if reach.via_message else None
+    return CallReach(
+        handles=tuple(direct_handles(reach, args)),
+        chat_id=chat_id if isinstance(chat_id, str) else None,
+        message_id=message_id if isinstance(message_id, str) else None,
+        gated=True,
+    )

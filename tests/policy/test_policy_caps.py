@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -82,7 +83,7 @@ async def test_a_check_without_record_does_not_count_once_released(make_policy: 
     policy = make_policy(max_sends_per_minute=1, **LOOSE)
     decision = await policy.check(SEND, "send", to_handles("+15550000001"))
     assert isinstance(decision, Allowed)
-    policy.release(decision)  # the API call failed
+    await policy.release(decision)  # the API call failed
     assert isinstance(await send(policy, "+15550000001"), Allowed)
 
 
@@ -117,7 +118,7 @@ async def test_a_new_chat_larger_than_max_group_size_is_refused(make_policy: Mak
 
 async def test_adding_a_participant_beyond_max_group_size_is_refused(make_policy: MakePolicy) -> None:
     policy = make_policy(max_group_size=3, confirm="never")
-    chat = [{"handle": "+15550009999", "is_me": True}, *({"handle": h} for h in _people(3))]
+    chat: list[dict[str, Any]] = [{"handle": "+15550009999", "is_me": True}, *({"handle": h} for h in _people(3))]
     args = {"chat_id": "c1", "handle": "+15550000077"}
     refused = await policy.check("add_participant", "visible", args, chat_participants=chat)
     assert isinstance(refused, Refused) and refused.rule == "max_group_size"
@@ -147,7 +148,7 @@ def test_caps_hold_in_every_window_across_restarts(
     """Whatever the timing, and with restarts anywhere, no window ever holds more sends than its cap."""
     path: Path = tmp_path_factory.mktemp("caps") / "db.sqlite3"
     clock = Clock()
-    config = SafetyConfig(confirm="never", max_sends_per_recipient_per_hour=3, **CAPS)
+    config = SafetyConfig.from_mapping({"confirm": "never", "max_sends_per_recipient_per_hour": 3, **CAPS})
     sent: list[float] = []
 
     async def run() -> None:

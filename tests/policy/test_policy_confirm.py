@@ -176,7 +176,11 @@ async def test_a_dry_run_previews_without_asking_or_spending(make_policy: MakePo
 
 async def test_adding_a_new_person_to_a_group_needs_confirmation(make_policy: MakePolicy) -> None:
     policy = make_policy()
-    chat = [{"handle": "+15550009999", "is_me": True}, {"handle": ALICE}, {"handle": "+15550000002"}]
+    chat: list[dict[str, Any]] = [
+        {"handle": "+15550009999", "is_me": True},
+        {"handle": ALICE},
+        {"handle": "+15550000002"},
+    ]
     await policy.record_send(SEND, [ALICE, "+15550000002"])
     decision = await policy.check(
         "add_participant", "visible", {"chat_id": "c1", "handle": "+15550000003"}, chat_participants=chat

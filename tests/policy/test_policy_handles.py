@@ -109,8 +109,8 @@ def test_no_spelling_of_a_blocked_number_gets_through(data: st.DataObject, natio
     assert isinstance(decision, Refused) and decision.rule == "block_recipients"
 
 
-def _case_mix(draw: st.DrawFn, text: str) -> str:
-    return "".join(ch.upper() if draw(st.booleans()) else ch for ch in text)
+def _case_mix(data: st.DataObject, text: str) -> str:
+    return "".join(ch.upper() if data.draw(st.booleans()) else ch for ch in text)
 
 
 local_parts = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._+-", min_size=1, max_size=12).filter(
@@ -123,7 +123,7 @@ whitespace = st.sampled_from(["", " ", "\t", "\n", "\u00a0", " \u3000"])
 @given(data=st.data(), local=local_parts)
 def test_every_spelling_of_an_allowed_email_is_allowed(data: st.DataObject, local: str) -> None:
     config = SafetyConfig(allow_recipients=("*@example.com",), confirm="never")
-    handle = data.draw(whitespace) + _case_mix(data.draw, f"{local}@example.com") + data.draw(whitespace)
+    handle = data.draw(whitespace) + _case_mix(data, f"{local}@example.com") + data.draw(whitespace)
     decision = decide(config, handle)
     assert isinstance(decision, Allowed) and decision.reached == (f"{local}@example.com",)
 
@@ -136,7 +136,7 @@ def test_every_spelling_of_an_allowed_email_is_allowed(data: st.DataObject, loca
 )
 def test_no_spelling_of_an_email_outside_the_domain_is_allowed(data: st.DataObject, local: str, domain: str) -> None:
     config = SafetyConfig(allow_recipients=("*@example.com",), confirm="never")
-    handle = data.draw(whitespace) + _case_mix(data.draw, f"{local}@{domain}") + data.draw(whitespace)
+    handle = data.draw(whitespace) + _case_mix(data, f"{local}@{domain}") + data.draw(whitespace)
     assert isinstance(decide(config, handle), Refused)
 
 

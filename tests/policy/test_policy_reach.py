@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 from policy_helpers import SEND, text_message, to_handles
 
-from linq_mcp.policy import Allowed, Policy, Refused, tool_reach
+from linq_mcp.policy import Allowed, CallReach, Policy, Refused, call_reach, tool_reach
 
 MakePolicy = Callable[..., Policy]
 STRICT = {"allow_recipients": ["+1555*"], "confirm": "never"}
@@ -104,3 +104,29 @@ async def test_removing_a_stranger_is_not_held_back(make_policy: MakePolicy) -> 
     args = {"chat_id": "c1", "handle": "+16660000000"}
     decision = await make_policy(**STRICT).check("remove_participant", "destructive", args)
     assert isinstance(decision, Allowed)
+
+
+def test_call_reach_names_the_chat_to_fetch_and_the_handles_named() -> None:
+    reached = call_reach("add_participant", "visible", {"chat_id": "c1", "handle": "+15550000001"})
+    assert reached == CallReach(handles=("+15550000001",), chat_id="c1", message_id=None, gated=True)
+
+
+def test_call_reach_of_a_message_tool_names_the_message() -> None:
+    assert call_reach("edit_message", "visible", {"message_id": "m1", "text": "x"}).message_id == "m1"
+
+
+def test_call_reach_of_a_read_is_not_gated() -> None:
+    assert call_reach("check_rcs", "read", {"address": "+15550000001"}) == CallReach()
+
+
+def test_the_public_api_is_exactly_what_all_lists() -> None:
+    import types
+
+    import linq_mcp.policy as policy
+
+    public = {
+        name
+        for name, value in vars(policy).items()
+        if not name.startswith("_") and name != "annotations" and not isinstance(value, types.ModuleType)
+    }
+    assert sorted(public) == sorted(policy.__all__)
