@@ -149,18 +149,14 @@ class Event:
 
     def to_dict(self, *, include_raw: bool = True) -> dict[str, Any]:
         """A JSON-ready dict (nested records as dicts; ``None`` fields kept for a stable shape)."""
-        out: dict[str, Any] = {}
-        for name in _FIELD_NAMES:
-            if name == "raw" and not include_raw:
-                continue
+        out: dict[str, Any] = {name: getattr(self, name) for name in _PLAIN_FIELDS}
+        out["parts"] = [dict(p) for p in self.parts]
+        out["reply_to"] = dict(self.reply_to) if self.reply_to is not None else None
+        for name in _NESTED:
             value = getattr(self, name)
-            if name == "parts":
-                value = [dict(p) for p in value]
-            elif isinstance(value, (Failure, Reaction, Participant, ChatChange, LineStatus)):
-                value = {f: getattr(value, f) for f in value.__slots__}
-            elif isinstance(value, Mapping):
-                value = dict(value)
-            out[name] = value
+            out[name] = None if value is None else {f: getattr(value, f) for f in value.__slots__}
+        if include_raw:
+            out["raw"] = dict(self.raw)
         return out
 
     def to_json(self, *, include_raw: bool = True) -> str:
@@ -175,6 +171,7 @@ _NESTED: dict[str, type[Any]] = {
     "chat_change": ChatChange,
     "line_status": LineStatus,
 }
+_PLAIN_FIELDS = tuple(n for n in _FIELD_NAMES if n not in _NESTED and n not in ("raw", "parts", "reply_to"))
 
 
 def event_from_json(text: str | Mapping[str, Any], *, raw: Mapping[str, Any] | None = None) -> Event:
