@@ -10,7 +10,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from linq.types import MessageReceivedWebhookEvent
+from linq.types import (
+    MessageReceivedWebhookEvent,
+    PaymentCanceledWebhookEvent,
+    WebhookSubscriptionCreatedWebhookEvent,
+)
 from standardwebhooks import WebhookVerificationError
 
 from linq_mcp.sandbox.app import Sandbox
@@ -343,3 +347,30 @@ async def test_admin_api_serves_the_delivery_log(
     assert resp.status_code == 200
     attempts = resp.json()["attempts"]
     assert [(a["event_id"], a["outcome"], a["attempt"]) for a in attempts] == [(event_id, "delivered", 1)]
+
+
+async def test_account_event_delivery_validates_as_the_sdk_event(
+    sdk: Any, sandbox: Sandbox, receiver: Receiver
+) -> None:
+    sub = await _subscribe(sdk, subscribed_events=["webhook_subscription.created"])
+    await sandbox.world.scheduler.run_due()
+    body = json.loads(receiver.body())
+    WebhookSubscriptionCreatedWebhookEvent.model_validate(body)
+    assert body["data"]["webhook_subscription"]["id"] == sub["id"]
+    assert body["data"]["actor"] == {"type": "api"}
+
+
+async def test_payment_event_delivery_validates_as_the_sdk_event(
+    sdk: Any, sandbox: Sandbox, receiver: Receiver
+) -> None:
+    await _subscribe(sdk, subscribed_events=["payment.canceled"])
+    request = await sdk.payment_requests.create(amount=500, currency="usd")
+    await sdk.payment_requests.cancel(request.id)
+    await sandbox.world.scheduler.run_due()
+    body = json.loads(receiver.body())
+    PaymentCanceledWebhookEvent.model_validate(body)
+    assert (body["event_type"], body["data"]["id"], body["data"]["status"]) == (
+        "payment.canceled",
+        request.id,
+        "canceled",
+    )
