@@ -214,9 +214,7 @@ async def _emit_changes(ctx: Ctx, before: dict[str, Any], after: dict[str, Any])
         if new_headers[0]:
             await emit("webhook_subscription.routing_headers_set", "Webhook routing headers set", change)
         else:
-            await emit(
-                "webhook_subscription.routing_headers_cleared", "Webhook routing headers cleared", change
-            )
+            await emit("webhook_subscription.routing_headers_cleared", "Webhook routing headers cleared", change)
 
 
 def _headers_obj(headers: tuple[str | None, str | None]) -> dict[str, Any] | None:
