@@ -70,9 +70,36 @@ IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
     "type": "string",
     "minLength": 1,
     "maxLength": 255,
-    "description": "Makes the send exactly-once: reuse it when retrying. Generated when omitted "
-    "and returned in every result.",
+    "description": "Reuse it to retry without sending twice; generated if omitted, returned in results.",
 }
+
+# The listed schema is what a model reads on every turn, so a few large definitions are
+# shown in a compact form (same fields and names, fewer nested branches). Arguments are
+# still validated against the full schema before any request, with field-level errors.
+LISTED_DEFS: dict[str, dict[str, Any]] = {
+    "MessageContentParam": {
+        "type": "object",
+        "description": "{parts: [{type:'text', value}, {type:'media', url | attachment_id}, {type:'link', value: url}, "
+        "…], effect?: {type:'screen'|'bubble', name:'confetti'|'fireworks'|'balloons'|'hearts'|'slam'|'gentle'|…}, "
+        "reply_to?: {message_id, part_index?}, preferred_service?: 'iMessage'|'RCS'|'SMS'}. Plain text, no Markdown; "
+        "no two text parts in a row; a link part must be alone. Also: imessage_app and app_clip parts, "
+        "text_decorations, or an experience instead of parts.",
+        "properties": {"parts": {"type": "array", "minItems": 1, "items": {"type": "object"}}},
+    },
+}
+LISTED_PROPERTIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("create_attachment", "content_type"): {
+        "type": "string",
+        "description": "MIME type of the file, e.g. image/jpeg, image/png, image/heic, video/mp4, audio/m4a, "
+        "application/pdf, text/vcard (not FLAC, OGG or executables)",
+    },
+}
+
+# Arguments whose name, type and format say everything (their descriptions cost tokens on
+# every turn and add nothing).
+SELF_EXPLANATORY = frozenset(
+    {"chat_id", "message_id", "attachment_id", "subscription_id", "payment_id", "reaction_id", "audit_id", "id"}
+)
 
 _SCHEMA_DROP = frozenset(
     {"example", "examples", "title", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly"}
@@ -279,18 +306,16 @@ def _compile_operation(
         schema = _deref(p.get("schema", {}), spec) if "$ref" in p.get("schema", {}) else p.get("schema", {})
         prop = _clean(schema, top=True)
         desc = p.get("description") or schema.get("description")
-        if desc:
+        if desc and name not in SELF_EXPLANATORY:
             prop["description"] = _short(desc)
-        if location == "path":
-            prop.setdefault("minLength", 1)
+        else:
+            prop.pop("description", None)
         properties[name] = prop
         _collect_refs(prop, refs)
         is_required = bool(p.get("required")) or location == "path"
         if is_required:
             required.append(name)
-        params.append(
-            Param(name, name, location, is_required, repeated=schema.get("type") == "array")
-        )
+        params.append(Param(name, name, location, is_required, repeated=schema.get("type") == "array"))
 
     has_body = False
     body_rules: list[Any] = []
@@ -330,6 +355,7 @@ def _compile_operation(
     if body_rules:
         renamed = {p.api_name: p.name for p in params if p.location == "body" and p.api_name != p.name}
         validation_schema = {**input_schema, "allOf": [_rename_props(r, renamed) for r in body_rules]}
+    input_schema = _listed(tool, input_schema)
 
     success_status, output_schema = _success_response(raw, spec, components)
     if output_schema is not None and sends:
@@ -358,6 +384,39 @@ def _compile_operation(
     )
 
 
+def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema shown to models: compact forms of the largest definitions, unused defs dropped."""
+    props = dict(schema["properties"])
+    changed = False
+    for name in list(props):
+        override = LISTED_PROPERTIES.get((tool, name))
+        if override is not None:
+            props[name] = copy.deepcopy(override)
+            changed = True
+    defs = dict(schema.get("$defs", {}))
+    for name in list(defs):
+        if name in LISTED_DEFS:
+            defs[name] = copy.deepcopy(LISTED_DEFS[name])
+            changed = True
+    if not changed:
+        return schema
+    listed = {**schema, "properties": props}
+    used: set[str] = set()
+    pending: set[str] = set()
+    _collect_refs(props, pending)
+    while pending:
+        name = pending.pop()
+        if name in used or name not in defs:
+            continue
+        used.add(name)
+        _collect_refs(defs[name], pending)
+    if used:
+        listed["$defs"] = {k: v for k, v in defs.items() if k in used}
+    else:
+        listed.pop("$defs", None)
+    return listed
+
+
 def _rename_props(rule: Any, renamed: Mapping[str, str]) -> Any:
     """Body rules name body fields; a few are renamed as tool arguments (collisions)."""
     if not renamed:
@@ -377,9 +436,27 @@ def _annotations(tool: str, effect: str) -> dict[str, bool]:
     }
 
 
+# MCP's defaults for absent hints; listing only the hints that differ says the same thing
+# in fewer tokens (every tools/list is read by the model on every turn).
+ANNOTATION_DEFAULTS = {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": False, "openWorldHint": True}
+
+
+def listed_annotations(annotations: Mapping[str, bool]) -> dict[str, bool]:
+    """The hints that differ from MCP's defaults (``destructiveHint`` and ``idempotentHint``
+    only matter when a tool is not read-only, so read tools omit them)."""
+    read_only = annotations.get("readOnlyHint", False)
+    out: dict[str, bool] = {}
+    for name, value in annotations.items():
+        if read_only and name in ("destructiveHint", "idempotentHint"):
+            continue
+        if value != ANNOTATION_DEFAULTS[name]:
+            out[name] = value
+    return out
+
+
 def _describe(raw: Mapping[str, Any], effect: str) -> str:
     text = raw.get("description") or raw.get("summary") or ""
-    text = _short(text, limit=400, sentences=3)
+    text = _short(text, limit=300, sentences=2)
     note = EFFECT_NOTES[effect]
     return f"{text} {note}".strip() if note not in text else text
 
@@ -533,15 +610,19 @@ def _success_response(
 
 
 def _tolerant_output(schema: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
-    """A shallow output schema: top-level fields and their JSON types, nothing a new API
-    field or enum value could break (the client rejects results that do not match)."""
-    props: dict[str, Any] = {}
-    for name, sub in schema.get("properties", {}).items():
-        props[name] = _json_type(sub, components)
+    """A shallow output schema: the fields every answer has, with their JSON types.
+
+    Nothing a new API field or enum value could break (clients reject results that do
+    not match), and small: optional fields are left to ``additionalProperties``. With
+    no required fields, the optional ones are listed so the shape is still described.
+    """
+    all_props = schema.get("properties", {})
+    required = [r for r in schema.get("required", []) if r in all_props]
+    names = required or list(all_props)
+    props = {name: _json_type(all_props[name], components) for name in names}
     out: dict[str, Any] = {"type": "object", "properties": props}
-    req = [r for r in schema.get("required", []) if r in props]
-    if req:
-        out["required"] = req
+    if required:
+        out["required"] = required
     return out
 
 

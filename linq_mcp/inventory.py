@@ -67,9 +67,7 @@ def resolve_toolsets(names: Iterable[str]) -> list[str]:
         elif name in ALL_TOOLSETS:
             chosen = (name,)
         else:
-            raise InventoryError(
-                f"unknown toolset {raw!r}; choose from: default, all, {', '.join(ALL_TOOLSETS)}"
-            )
+            raise InventoryError(f"unknown toolset {raw!r}; choose from: default, all, {', '.join(ALL_TOOLSETS)}")
         out.extend(t for t in chosen if t not in out)
     return out
 

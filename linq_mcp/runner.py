@@ -48,6 +48,15 @@ AfterSendHook = Callable[[Operation, dict[str, Any], dict[str, Any]], Awaitable[
 ResultFilter = Callable[[Operation, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+def _nested_key(op: Operation, args: Mapping[str, Any]) -> str | None:
+    """A key the caller put where Linq reads it (``message.idempotency_key``) counts as theirs."""
+    if op.idempotency in ("message", "poll"):
+        container = args.get(op.idempotency)
+        if isinstance(container, dict) and isinstance(container.get("idempotency_key"), str):
+            return str(container["idempotency_key"])
+    return None
+
+
 def new_idempotency_key() -> str:
     return "lmcp_" + uuid.uuid4().hex
 
@@ -77,7 +86,7 @@ class ToolRunner:
             if problems:
                 raise ValidationFailed(problems)
             if op.sends:
-                key = args.get("idempotency_key") or new_idempotency_key()
+                key = args.get("idempotency_key") or _nested_key(op, args) or new_idempotency_key()
             if self.policy is not None:
                 stop = await self.policy(op, args)
                 if stop is not None:

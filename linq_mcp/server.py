@@ -17,6 +17,7 @@ from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from . import __version__
+from .catalog import listed_annotations
 from .errors import render_tool_error, tool_error
 from .inventory import TOOLSET_DESCRIPTIONS
 from .runner import ToolResult
@@ -77,6 +78,7 @@ def tool_definitions(runtime: Runtime) -> list[types.Tool]:
             op = runtime.catalog.by_tool[name]
             title, description = op.title, op.description
             input_schema, output_schema, ann = op.input_schema, op.output_schema, op.annotations
+        listed = listed_annotations(ann)
         tools.append(
             types.Tool(
                 name=name,
@@ -85,10 +87,10 @@ def tool_definitions(runtime: Runtime) -> list[types.Tool]:
                 input_schema=input_schema,
                 output_schema=output_schema,
                 annotations=types.ToolAnnotations(
-                    read_only_hint=ann["readOnlyHint"],
-                    destructive_hint=ann["destructiveHint"],
-                    idempotent_hint=ann["idempotentHint"],
-                    open_world_hint=ann["openWorldHint"],
+                    read_only_hint=listed.get("readOnlyHint"),
+                    destructive_hint=listed.get("destructiveHint"),
+                    idempotent_hint=listed.get("idempotentHint"),
+                    open_world_hint=listed.get("openWorldHint"),
                 ),
             )
         )

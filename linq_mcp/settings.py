@@ -173,9 +173,7 @@ def from_file(data: Mapping[str, Any], source: str = "config file") -> dict[str,
         if keys is None:
             if section in ("sandbox_world",):
                 continue
-            raise SettingsError(
-                f"{source}: unknown section [{section}]; known: {', '.join([*_FILE_KEYS, 'safety'])}"
-            )
+            raise SettingsError(f"{source}: unknown section [{section}]; known: {', '.join([*_FILE_KEYS, 'safety'])}")
         if not isinstance(table, Mapping):
             raise SettingsError(f"{source}: [{section}] must be a table")
         for key, value in table.items():

@@ -65,9 +65,7 @@ def _most_specific(error: ValidationError) -> ValidationError:
         branches.setdefault(branch, []).append(sub)
 
     def mismatched(errs: list[ValidationError]) -> bool:
-        return any(
-            e.validator in ("const", "enum") and e.relative_path and e.relative_path[-1] == "type" for e in errs
-        )
+        return any(e.validator in ("const", "enum") and e.relative_path and e.relative_path[-1] == "type" for e in errs)
 
     candidates = [errs for errs in branches.values() if not mismatched(errs)] or list(branches.values())
     best = min(candidates, key=lambda errs: (len(errs), -max(len(e.absolute_path) for e in errs)))

@@ -106,11 +106,17 @@ async def test_annotations_follow_the_effect_column(sandbox: Sandbox, era: str) 
             continue
         ann = tool.annotations
         assert ann is not None
-        assert ann.read_only_hint is (effect == "read"), tool.name
-        assert ann.destructive_hint is (effect == "destructive"), tool.name
-        assert ann.open_world_hint is (effect in ("send", "visible")), tool.name
+        # Absent hints mean MCP's defaults: readOnly false, destructive true, idempotent false, openWorld true.
+        read_only = bool(ann.read_only_hint)
+        destructive = True if ann.destructive_hint is None else ann.destructive_hint
+        open_world = True if ann.open_world_hint is None else ann.open_world_hint
+        idempotent = bool(ann.idempotent_hint)
+        assert read_only is (effect == "read"), tool.name
+        if not read_only:
+            assert destructive is (effect == "destructive"), tool.name
+        assert open_world is (effect in ("send", "visible")), tool.name
         if effect == "send":
-            assert ann.idempotent_hint is False, tool.name
+            assert idempotent is False, tool.name
 
 
 async def test_sending_tools_take_an_idempotency_key(sandbox: Sandbox) -> None:
