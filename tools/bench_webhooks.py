@@ -197,7 +197,7 @@ async def main_async(args: argparse.Namespace) -> int:
     port = free_port()
     pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "LINQ_WEBHOOK_SECRETS": secret, "PYTHONPATH": pythonpath}
-    cmd = os.environ.get("BENCH_SERVER_CMD", "").split() + [str(port), db_path] if os.environ.get("BENCH_SERVER_CMD") else [sys.executable, "-m", "linq_mcp.webhooks", "serve", "--port", str(port), "--db", db_path]
+    cmd = [sys.executable, "-m", "linq_mcp.webhooks", "serve", "--port", str(port), "--db", db_path]
     proc = subprocess.Popen(cmd, env=env, cwd=str(ROOT))
     try:
         await wait_ready(port, proc)
@@ -233,7 +233,8 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"{'throughput: rejected / failed':<44}{failed_t:>12d}")
     print(f"{'throughput: elapsed s':<44}{elapsed:>12.2f}")
     print(f"{'throughput: verified+committed events/s':<44}{rate:>12.0f}")
-    print(f"{'latency @ %.0f/s: events (failed)' % args.rate:<44}{f'{len(lat)} ({failed_l})':>12}")
+    label = f"latency @ {args.rate:.0f}/s: events (failed)"
+    print(f"{label:<44}{f'{len(lat)} ({failed_l})':>12}")
     print(f"{'latency p50 ms':<44}{p50:>12.2f}")
     print(f"{'latency p90 ms':<44}{p90:>12.2f}")
     print(f"{'latency p99 ms':<44}{p99:>12.2f}")
