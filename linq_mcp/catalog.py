@@ -101,6 +101,16 @@ SELF_EXPLANATORY = frozenset(
     {"chat_id", "message_id", "attachment_id", "subscription_id", "payment_id", "reaction_id", "audit_id", "id"}
 )
 
+# Safety controls (see linq_mcp/policy): every send can be previewed, and every call that
+# may need the person's agreement takes the token that carries it. add_participant is
+# "visible", but it brings a new person into a chat, so it can need confirmation too.
+CONFIRMABLE = frozenset({"add_participant"})
+DRY_RUN_SCHEMA: dict[str, Any] = {"type": "boolean", "description": "Check and preview only; sends nothing."}
+CONFIRM_TOKEN_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "description": "From a confirmation_required result, after the person agreed.",
+}
+
 _SCHEMA_DROP = frozenset(
     {"example", "examples", "title", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly"}
 )
@@ -341,6 +351,10 @@ def _compile_operation(
     sends = effect == "send" or idempotency != "none"
     if sends:
         properties["idempotency_key"] = dict(IDEMPOTENCY_KEY_SCHEMA)
+    if effect == "send":
+        properties["dry_run"] = dict(DRY_RUN_SCHEMA)
+    if effect == "send" or tool in CONFIRMABLE:
+        properties["confirm_token"] = dict(CONFIRM_TOKEN_SCHEMA)
 
     input_schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:

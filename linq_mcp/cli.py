@@ -51,12 +51,9 @@ def _serve_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--webhooks-port", dest="webhooks_port", type=int, help="run a webhook receiver on this port")
     g.add_argument("--poll-interval", dest="poll_interval", type=float, help="poll active chats every S seconds")
     p.add_argument("--log-level", dest="log_level", help="debug, info, warning (default), error")
-    try:
-        from .policy import add_arguments as add_safety_arguments
+    from .policy import add_arguments as add_safety_arguments
 
-        add_safety_arguments(p)
-    except ImportError:  # pragma: no cover - policy is part of the package
-        pass
+    add_safety_arguments(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,16 +122,18 @@ _SETTINGS_FLAGS = (
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    flags = {name: getattr(args, name, None) for name in _SETTINGS_FLAGS}
-    try:
-        from .policy import safety_flags
+    return {name: getattr(args, name, None) for name in _SETTINGS_FLAGS}
 
-        safety = safety_flags(args)
-        if safety:
-            flags["safety"] = safety
-    except ImportError:  # pragma: no cover
-        pass
-    return flags
+
+def _with_safety(settings: Any, args: argparse.Namespace) -> Any:
+    """The [safety] policy from its three sources: flags > environment > file."""
+    import dataclasses
+    import os
+
+    from .policy import SafetyConfig
+
+    safety = SafetyConfig.layered(dict(settings.safety) or None, os.environ, args)
+    return dataclasses.replace(settings, safety=safety)
 
 
 def configure_logging(level: str) -> None:
@@ -163,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import settings as settings_mod
 
         settings = settings_mod.load(_flags(args))
+        settings = _with_safety(settings, args)
         configure_logging(settings.log_level)
         if command == "tools":
             from .tooltable import print_tool_table
@@ -177,11 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         from .inventory import InventoryError
+        from .policy import SafetyConfigError
         from .runtime import MissingApiKey
         from .settings import SettingsError
         from .transports import UnsafeBind
 
-        if isinstance(exc, MissingApiKey | SettingsError | InventoryError | UnsafeBind):
+        if isinstance(exc, MissingApiKey | SettingsError | InventoryError | UnsafeBind | SafetyConfigError):
             print(f"linq-mcp: {exc}", file=sys.stderr)
             return EXIT_USAGE
         raise

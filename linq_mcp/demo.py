@@ -41,6 +41,9 @@ async def _call(client: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text_of(message: dict[str, Any]) -> str:
+    fenced = message.get("untrusted_content")
+    if isinstance(fenced, dict):  # other people's words arrive fenced as untrusted data
+        return str(fenced.get("untrusted_text", ""))
     parts = message.get("parts") or []
     return " ".join(str(p.get("value", "")) for p in parts if p.get("type") == "text")
 
@@ -77,15 +80,20 @@ async def _demo(fast: bool) -> None:
         await anyio.sleep(pause)
 
         _step(4, "Start the conversation (create_chat)")
-        created = await _call(
-            client,
-            "create_chat",
-            {
-                "from": line["phone_number"],
-                "to": [PERSON],
-                "message": {"parts": [{"type": "text", "value": OPENING}]},
-            },
-        )
+        args = {
+            "from": line["phone_number"],
+            "to": [PERSON],
+            "message": {"parts": [{"type": "text", "value": OPENING}]},
+        }
+        first = await client.call_tool("create_chat", args)
+        held = first.structured_content or {}
+        if first.is_error and held.get("error") == "confirmation_required":
+            _show("held", "a first message to someone new waits for the person's OK (confirm = first_contact)")
+            _show("preview", " / ".join(held.get("preview", {}).get("content", [])) or OPENING)
+            _show("confirmed", "yes — the demo answers for the person and repeats the call with confirm_token")
+            args = {**args, "confirm_token": held["confirm_token"], "idempotency_key": held["idempotency_key"]}
+            await anyio.sleep(pause)
+        created = await _call(client, "create_chat", args)
         chat = created["chat"]
         _show("chat", chat["id"])
         _show("sent", f"“{OPENING}” via {chat.get('service')}")

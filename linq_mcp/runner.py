@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .catalog import Catalog, Operation
 from .client import ApiRequest, LinqClient
@@ -23,29 +23,46 @@ from .validation import ArgumentValidator
 
 log = logging.getLogger("linq_mcp.runner")
 
-CONTROL_ARGS = ("idempotency_key",)
+# Arguments for linq-mcp itself, never sent to Linq.
+CONTROL_ARGS = ("idempotency_key", "dry_run", "confirm_token")
 
 
 @dataclass
 class ToolResult:
     structured: dict[str, Any]
     is_error: bool = False
-    text: str = ""
+    note: str = ""  # a hand-written text block, instead of the rendering of ``structured``
 
-    def __post_init__(self) -> None:
-        if not self.text:
-            self.text = (
-                render_tool_error(self.structured)
-                if self.is_error
-                else json.dumps(self.structured, ensure_ascii=False, separators=(",", ":"))
-            )
+    @property
+    def text(self) -> str:
+        if self.note:
+            return self.note
+        if self.is_error:
+            return render_tool_error(self.structured)
+        return json.dumps(self.structured, ensure_ascii=False, separators=(",", ":"))
 
 
-# A hook between validation and the request: returns a ToolResult to stop the call
-# (refused, needs confirmation, dry run) or None to go ahead.
-PolicyHook = Callable[[Operation, dict[str, Any]], Awaitable[ToolResult | None]]
-AfterSendHook = Callable[[Operation, dict[str, Any], dict[str, Any]], Awaitable[None]]
-ResultFilter = Callable[[Operation, dict[str, Any]], Awaitable[dict[str, Any]]]
+class Settlement(Protocol):
+    async def succeeded(self) -> None: ...
+    async def failed(self) -> None: ...
+
+
+class Guard(Protocol):
+    """The safety layer (``guard.SafetyGuard``): may stop a call, and sees every result."""
+
+    async def before(self, tool: str, effect: str, args: dict[str, Any], context: Any) -> ToolResult | Settlement: ...
+
+    async def filter_result(self, tool: str, result: dict[str, Any]) -> dict[str, Any]: ...
+
+
+async def _settle(settlement: Settlement | None, *, sent: bool) -> None:
+    """Tell the safety layer how the call ended; its bookkeeping never turns a send into an error."""
+    if settlement is None:
+        return
+    try:
+        await (settlement.succeeded() if sent else settlement.failed())
+    except Exception as exc:
+        log.warning("safety bookkeeping failed: %s", type(exc).__name__)
 
 
 def _nested_key(op: Operation, args: Mapping[str, Any]) -> str | None:
@@ -66,9 +83,7 @@ class ToolRunner:
     catalog: Catalog
     client: LinqClient
     ledger: SendLedger = field(default_factory=SendLedger)
-    policy: PolicyHook | None = None
-    after_send: AfterSendHook | None = None
-    result_filter: ResultFilter | None = None
+    guard: Guard | None = None
     _validators: dict[str, ArgumentValidator] = field(default_factory=dict)
 
     def validator(self, op: Operation) -> ArgumentValidator:
@@ -77,7 +92,7 @@ class ToolRunner:
             v = self._validators[op.tool] = ArgumentValidator(op.validation_schema or op.input_schema)
         return v
 
-    async def call(self, tool: str, arguments: Mapping[str, Any] | None) -> ToolResult:
+    async def call(self, tool: str, arguments: Mapping[str, Any] | None, *, context: Any = None) -> ToolResult:
         op = self.catalog.by_tool[tool]
         args = dict(arguments or {})
         key: str | None = None
@@ -87,17 +102,28 @@ class ToolRunner:
                 raise ValidationFailed(problems)
             if op.sends:
                 key = args.get("idempotency_key") or _nested_key(op, args) or new_idempotency_key()
-            if self.policy is not None:
-                stop = await self.policy(op, args)
-                if stop is not None:
-                    if key is not None and not stop.is_error:
-                        stop.structured.setdefault("idempotency_key", key)
-                    return stop
-            if key is not None:
+            if key is not None and not args.get("dry_run"):
                 replay = self._check_ledger(op, key, args)
                 if replay is not None:
                     return replay
-            return await self._send(op, args, key)
+            settlement: Settlement | None = None
+            if self.guard is not None:
+                verdict = await self.guard.before(op.tool, op.effect, args, context)
+                if isinstance(verdict, ToolResult):
+                    if key is not None:
+                        verdict.structured.setdefault("idempotency_key", key)
+                    return verdict
+                settlement = verdict
+            try:
+                result = await self._send(op, args, key)
+            except OutcomeUnknownError:
+                await _settle(settlement, sent=True)  # it may have gone out: count it
+                raise
+            except BaseException:
+                await _settle(settlement, sent=False)
+                raise
+            await _settle(settlement, sent=True)
+            return result
         except Exception as exc:  # the one place nothing may escape
             if not isinstance(exc, ValidationFailed | KeyReused):
                 log.warning("tool %s failed: %s", tool, type(exc).__name__)
@@ -164,16 +190,11 @@ class ToolRunner:
         structured: dict[str, Any] = dict(body) if isinstance(body, dict) else {"status": "ok"}
         if isinstance(body, list):
             structured = {"items": body}
-        if self.result_filter is not None:
-            structured = await self.result_filter(op, structured)
+        if self.guard is not None:
+            structured = await self.guard.filter_result(op.tool, structured)
         if key is not None:
             structured["idempotency_key"] = key
             self.ledger.record(key, fp, "done", structured)
-        if self.after_send is not None and op.effect in ("send", "visible"):
-            try:
-                await self.after_send(op, args, structured)
-            except Exception as exc:  # bookkeeping must never turn a sent message into an error
-                log.warning("after-send hook failed: %s", type(exc).__name__)
         return ToolResult(structured)
 
     def _error(self, op: Operation, exc: BaseException, key: str | None) -> ToolResult:

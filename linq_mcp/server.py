@@ -18,7 +18,7 @@ from mcp.shared.exceptions import MCPError
 
 from . import __version__
 from .catalog import listed_annotations
-from .errors import render_tool_error, tool_error
+from .errors import tool_error
 from .inventory import TOOLSET_DESCRIPTIONS
 from .runner import ToolResult
 from .runtime import Runtime
@@ -126,11 +126,11 @@ def build_server(runtime: Runtime) -> Server[Any]:
                 outcome = await extra.handler(dict(params.arguments or {}), ctx)
                 result = outcome if isinstance(outcome, ToolResult) else ToolResult(dict(outcome))
             else:
-                result = await runtime.runner.call(name, params.arguments)
+                result = await runtime.runner.call(name, params.arguments, context=ctx)
         except Exception as exc:  # last line of defence: the runner already catches everything
             log.exception("tool %s crashed", name)
             payload = tool_error(exc)
-            result = ToolResult(payload, is_error=True, text=render_tool_error(payload))
+            result = ToolResult(payload, is_error=True)
         return to_call_result(result)
 
     server: Server[Any] = Server(

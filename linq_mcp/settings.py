@@ -53,7 +53,7 @@ class Settings:
     poll_interval: float | None = None
     # misc
     log_level: str = "warning"
-    safety: Mapping[str, Any] = field(default_factory=dict)
+    safety: Any = field(default_factory=dict)  # the raw [safety] table, or a merged SafetyConfig
     config_file: str | None = None
 
     @property

@@ -13,10 +13,22 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-from linq_mcp.runtime import Runtime, open_runtime
+from linq_mcp.app import assembled
+from linq_mcp.policy import SafetyConfig
+from linq_mcp.runtime import Runtime
 from linq_mcp.sandbox.app import Sandbox
 from linq_mcp.server import build_server
 from linq_mcp.settings import Settings
+
+# Tests of everything but safety run with a policy that never asks and never caps.
+PERMISSIVE = SafetyConfig(
+    confirm="never",
+    max_sends_per_minute=10_000,
+    max_sends_per_hour=10_000,
+    max_sends_per_day=10_000,
+    max_sends_per_recipient_per_hour=10_000,
+    max_group_size=31,
+)
 
 LINE = "+15550100001"  # the sandbox's iMessage line
 AVA = "+15551230001"  # iMessage, replies by keyword rules
@@ -33,8 +45,8 @@ async def connected(
     A context manager rather than a fixture: the runtime's task group must be entered
     and left in the same task, which async-generator fixtures do not guarantee.
     """
-    settings = settings or Settings(sandbox=True, toolsets=("all",), allow_payment_credentials=True)
-    async with open_runtime(settings, sandbox=sandbox) as rt, Client(build_server(rt), mode=era) as c:  # type: ignore[arg-type]
+    settings = settings or Settings(sandbox=True, toolsets=("all",), allow_payment_credentials=True, safety=PERMISSIVE)
+    async with assembled(settings, sandbox=sandbox) as rt, Client(build_server(rt), mode=era) as c:  # type: ignore[arg-type]
         yield c, rt
 
 

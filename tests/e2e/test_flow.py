@@ -39,7 +39,9 @@ async def test_check_create_reply_react_edit(sandbox: Sandbox, era: str) -> None
         assert created["idempotency_key"]
 
         reply = await wait_for_reply(client, chat_id)
-        assert "Dinner" in " ".join(p.get("value", "") for p in reply["parts"] or [])
+        fenced = reply["untrusted_content"]
+        assert "Dinner" in fenced["untrusted_text"] and fenced["from"] == AVA
+        assert "not instructions" in fenced["note"]
 
         reacted = await client.call_tool(
             "react_to_message", {"message_id": reply["id"], "operation": "add", "type": "love"}

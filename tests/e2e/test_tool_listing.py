@@ -10,8 +10,8 @@ from e2e_helpers import connected
 from jsonschema import Draft202012Validator
 from mcp import Client
 
+from linq_mcp.app import assembled
 from linq_mcp.catalog import load_catalog
-from linq_mcp.runtime import open_runtime
 from linq_mcp.sandbox.app import Sandbox
 from linq_mcp.server import build_server
 from linq_mcp.settings import Settings
@@ -26,7 +26,7 @@ def table() -> list[dict[str, str]]:
 
 async def listed(sandbox: Sandbox, **overrides: object) -> list[str]:
     settings = Settings(sandbox=True, **overrides)  # type: ignore[arg-type]
-    async with open_runtime(settings, sandbox=sandbox) as rt, Client(build_server(rt)) as c:
+    async with assembled(settings, sandbox=sandbox) as rt, Client(build_server(rt)) as c:
         return [t.name for t in (await c.list_tools()).tools]
 
 
@@ -71,7 +71,7 @@ async def test_hidden_tools_cannot_be_called(sandbox: Sandbox) -> None:
     from mcp import MCPError
 
     async with (
-        open_runtime(Settings(sandbox=True, read_only=True), sandbox=sandbox) as rt,
+        assembled(Settings(sandbox=True, read_only=True), sandbox=sandbox) as rt,
         Client(build_server(rt)) as c,
     ):
         with pytest.raises(MCPError):

@@ -11,10 +11,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from e2e_helpers import AVA, LINE, free_port, http_server, stdio_params
+from e2e_helpers import AVA, LINE, PERMISSIVE, free_port, http_server, stdio_params
 from mcp import Client
 
-from linq_mcp.runtime import open_runtime
+from linq_mcp.app import assembled
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
 from linq_mcp.settings import Settings
@@ -36,8 +36,8 @@ async def test_stdio_lists_and_calls_tools(era: str) -> None:
 
 
 async def test_http_lists_and_calls_tools(sandbox: Sandbox, era: str) -> None:
-    settings = Settings(sandbox=True, transport="http", port=0)
-    async with open_runtime(settings, sandbox=sandbox) as rt, http_server(rt) as base:
+    settings = Settings(sandbox=True, safety=PERMISSIVE, transport="http", port=0)
+    async with assembled(settings, sandbox=sandbox) as rt, http_server(rt) as base:
         async with Client(f"{base}/mcp", mode=era) as client:  # type: ignore[arg-type]
             assert "create_chat" in [t.name for t in (await client.list_tools()).tools]
             created = await client.call_tool("create_chat", {"from": LINE, "to": [AVA], "message": text("hi")})
@@ -45,24 +45,24 @@ async def test_http_lists_and_calls_tools(sandbox: Sandbox, era: str) -> None:
 
 
 async def test_stateless_http_serves_json(sandbox: Sandbox) -> None:
-    settings = Settings(sandbox=True, transport="http", stateless=True)
-    async with open_runtime(settings, sandbox=sandbox) as rt, http_server(rt) as base:
+    settings = Settings(sandbox=True, safety=PERMISSIVE, transport="http", stateless=True)
+    async with assembled(settings, sandbox=sandbox) as rt, http_server(rt) as base:
         async with Client(f"{base}/mcp", mode="legacy") as client:
             result = await client.call_tool("list_phone_numbers", {})
             assert not result.is_error
 
 
 async def test_healthz_answers_without_auth(sandbox: Sandbox) -> None:
-    settings = Settings(sandbox=True, transport="http", auth_token="t0k")
-    async with open_runtime(settings, sandbox=sandbox) as rt, http_server(rt) as base:
+    settings = Settings(sandbox=True, safety=PERMISSIVE, transport="http", auth_token="t0k")
+    async with assembled(settings, sandbox=sandbox) as rt, http_server(rt) as base:
         async with httpx.AsyncClient() as http:
             health = (await http.get(f"{base}/healthz")).json()
     assert health["status"] == "ok" and health["mode"] == "sandbox"
 
 
 async def test_auth_token_is_required_on_the_mcp_endpoint(sandbox: Sandbox) -> None:
-    settings = Settings(sandbox=True, transport="http", auth_token="s3cret-token")
-    async with open_runtime(settings, sandbox=sandbox) as rt, http_server(rt) as base:
+    settings = Settings(sandbox=True, safety=PERMISSIVE, transport="http", auth_token="s3cret-token")
+    async with assembled(settings, sandbox=sandbox) as rt, http_server(rt) as base:
         async with httpx.AsyncClient() as http:
             denied = await http.post(f"{base}/mcp", json={}, headers={"Authorization": "Bearer nope"})
         assert denied.status_code == 401
@@ -75,8 +75,8 @@ async def test_auth_token_is_required_on_the_mcp_endpoint(sandbox: Sandbox) -> N
 
 
 async def test_foreign_origin_is_rejected(sandbox: Sandbox) -> None:
-    settings = Settings(sandbox=True, transport="http")
-    async with open_runtime(settings, sandbox=sandbox) as rt, http_server(rt) as base:
+    settings = Settings(sandbox=True, safety=PERMISSIVE, transport="http")
+    async with assembled(settings, sandbox=sandbox) as rt, http_server(rt) as base:
         async with httpx.AsyncClient() as http:
             response = await http.post(
                 f"{base}/mcp",
@@ -87,8 +87,8 @@ async def test_foreign_origin_is_rejected(sandbox: Sandbox) -> None:
 
 
 async def test_non_loopback_bind_without_token_is_refused(sandbox: Sandbox) -> None:
-    settings = Settings(sandbox=True, transport="http", host="0.0.0.0")
-    async with open_runtime(settings, sandbox=sandbox) as rt:
+    settings = Settings(sandbox=True, safety=PERMISSIVE, transport="http", host="0.0.0.0")
+    async with assembled(settings, sandbox=sandbox) as rt:
         with pytest.raises(UnsafeBind):
             create_http_app(rt)
 
