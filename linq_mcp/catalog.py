@@ -374,6 +374,11 @@ def _compile_operation(
     success_status, output_schema = _success_response(raw, spec, components)
     if output_schema is not None and sends:
         output_schema["properties"]["idempotency_key"] = {"type": "string"}
+    if output_schema is not None and effect == "send":
+        # A dry run answers with a preview instead of the API's body, so nothing is required.
+        output_schema.pop("required", None)
+        output_schema["properties"]["dry_run"] = {"type": "boolean"}
+        output_schema["properties"]["would_send"] = {"type": "object"}
 
     summary = (raw.get("summary") or tool.replace("_", " ")).strip().rstrip(".")
     description = _describe(raw, effect)

@@ -38,7 +38,7 @@ STEVE = "+15551230003"  # replies STOP
 
 @asynccontextmanager
 async def connected(
-    sandbox: Sandbox, settings: Settings | None = None, era: str = "auto"
+    sandbox: Sandbox, settings: Settings | None = None, era: str = "auto", **client_options: Any
 ) -> AsyncIterator[tuple[Client, Runtime]]:
     """The official client on an in-process linq-mcp server in front of ``sandbox``.
 
@@ -46,7 +46,7 @@ async def connected(
     and left in the same task, which async-generator fixtures do not guarantee.
     """
     settings = settings or Settings(sandbox=True, toolsets=("all",), allow_payment_credentials=True, safety=PERMISSIVE)
-    async with assembled(settings, sandbox=sandbox) as rt, Client(build_server(rt), mode=era) as c:  # type: ignore[arg-type]
+    async with assembled(settings, sandbox=sandbox) as rt, Client(build_server(rt), mode=era, **client_options) as c:  # type: ignore[arg-type]
         yield c, rt
 
 
