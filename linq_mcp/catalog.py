@@ -13,7 +13,7 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
@@ -229,7 +229,7 @@ class Catalog:
     def __contains__(self, tool: object) -> bool:
         return tool in self.by_tool
 
-    def __iter__(self) -> Iterable[Operation]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Operation]:
         return iter(self.operations)
 
     def __len__(self) -> int:
@@ -536,7 +536,7 @@ def _resolve_top(schema: Mapping[str, Any], components: Mapping[str, Any]) -> di
             rules.append(sub)
     for key in ("oneOf", "anyOf", "not", "if"):
         if key in merged:
-            rule = {key: merged.pop(key)}
+            rule: dict[str, Any] = {key: merged.pop(key)}
             if key == "if":
                 for branch in ("then", "else"):
                     if branch in merged:

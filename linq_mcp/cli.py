@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "webhooks":
             from .webhook_commands import run_webhooks_command
 
-            return run_webhooks_command(args.webhooks_command, settings, args)
+            return int(run_webhooks_command(args.webhooks_command, settings, args))
         return _serve(settings)
     except KeyboardInterrupt:
         return 130

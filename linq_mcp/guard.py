@@ -149,7 +149,7 @@ class SafetyGuard:
             return result
         if "messages" in result and isinstance(result["messages"], list):
             return {**result, "messages": [self.inbound(m) for m in result["messages"]]}
-        return self.inbound(result)
+        return dict(self.inbound(result))
 
     def inbound(self, message: Any) -> Any:
         if not isinstance(message, Mapping) or message.get("is_from_me", True):

@@ -170,7 +170,8 @@ class SandboxConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SandboxConfig:
-        return _build(cls, data)
+        config: SandboxConfig = _build(cls, data)
+        return config
 
 
 _NESTED: dict[str, Any] = {
