@@ -476,6 +476,17 @@ def first_message_rules(content: Content) -> None:
 
 
 # checks before a send ------------------------------------------------------------------------
+def inbound_senders(world: World) -> set[str]:
+    """Every handle that has written to one of our lines (lower-cased)."""
+    senders: set[str] = set()
+    for message in world.messages.values():
+        if message.get("is_from_me") is False:
+            handle = (message.get("from_handle") or {}).get("handle") or message.get("from")
+            if handle:
+                senders.add(str(handle).lower())
+    return senders
+
+
 def preflight(
     world: World,
     line: Doc,
@@ -493,6 +504,13 @@ def preflight(
     for handle in handles:
         if handle.lower() in {h.lower() for h in world.blocked}:
             raise LinqError(403, 2026, f"Recipient handle is blocked: {handle}")
+    if world.config.limits.require_inbound_first:
+        wrote_first = inbound_senders(world)
+        for handle in handles:
+            if handle.lower() not in wrote_first:
+                raise LinqError(
+                    403, 2008, f"Recipient not allowed: on the sandbox tier {handle} must message you first"
+                )
     if not is_group and not override_optout:
         for handle in handles:
             if handle in world.opted_out:
