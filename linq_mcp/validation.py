@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:  # jsonschema is imported on first validation: it costs start-up time
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 EXAMPLES_BY_FORMAT = {
     "uuid": "3f6c2a6e-1f0b-4c8e-9a51-2d2c1c7e9b10",
@@ -33,6 +34,8 @@ class ArgumentValidator:
     @property
     def validator(self) -> Draft202012Validator:
         if self._validator is None:
+            from jsonschema import Draft202012Validator
+
             self._validator = Draft202012Validator(
                 dict(self.schema), format_checker=Draft202012Validator.FORMAT_CHECKER
             )

@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, cast
 
-import phonenumbers
-
 from linq_mcp.policy.handles import HandlePattern, PatternError, parse_pattern
 
 ConfirmMode = Literal["never", "first_contact", "always"]
@@ -215,6 +213,8 @@ def _coerce(key: str, raw: Any, where: str) -> Any:
         return _positive_int(raw, where)
     if key == "default_region":
         region = str(raw).strip().upper()
+        import phonenumbers  # imported on demand: it costs start-up time
+
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise SafetyConfigError(f'{where}: {raw!r} is not a region code; use two letters such as "US" or "GB"')
         return region

@@ -13,8 +13,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-import phonenumbers
-
 # Characters people put between digits. Anything else (letters, ``;ext=``, ``tel:``) is refused.
 _SEPARATORS = frozenset(" -.()/\t")
 _EMAIL_LOCAL_EXTRA = frozenset("!#$%&'*+/=?^_`{|}~.-")
@@ -59,6 +57,8 @@ def _normalize_phone(text: str, default_region: str) -> str | None:
         candidate, region = "+" + digits[2:], None  # international prefix used across most of the world
     else:
         candidate, region = digits, default_region
+    import phonenumbers  # imported on demand: it costs start-up time
+
     try:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException:

@@ -7,21 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from policy_helpers import Clock
 
 from linq_mcp.policy import Policy, SafetyConfig
-
-
-class Clock:
-    """Injected time: tests move it, nothing sleeps."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

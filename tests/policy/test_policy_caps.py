@@ -8,10 +8,9 @@ from typing import Any
 
 import anyio
 import pytest
-from conftest import Clock
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from policy_helpers import SEND, to_handles
+from policy_helpers import SEND, Clock, to_handles
 
 from linq_mcp.policy import Allowed, Policy, Refused, SafetyConfig
 

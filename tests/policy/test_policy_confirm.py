@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-from conftest import Clock
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from policy_helpers import SEND, to_handles
+from policy_helpers import SEND, Clock, to_handles
 
 from linq_mcp.policy import Allowed, ConfirmationRequired, Policy, Refused, SafetyConfig
 
