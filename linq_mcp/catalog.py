@@ -10,7 +10,9 @@ once per process; ``load_catalog()`` caches it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -26,6 +28,7 @@ Location = Literal["path", "query", "body"]
 IdempotencyPlace = Literal["message", "poll", "header", "none"]
 
 SPEC_RESOURCE = "linq-v3.openapi.json"
+COMPILED_RESOURCE = "catalog.json"  # the compiled catalog, rebuilt by tools/build_catalog.py
 
 # What each effect means for the person at the other end, appended to descriptions.
 EFFECT_NOTES: dict[str, str] = {
@@ -252,8 +255,33 @@ def load_spec() -> dict[str, Any]:
 
 @functools.cache
 def load_catalog() -> Catalog:
-    """The compiled catalog of the shipped spec (cached per process)."""
-    return compile_catalog(load_spec())
+    """The compiled catalog of the shipped spec (cached per process).
+
+    Start-up reads the precompiled ``catalog.json`` when it was built from this exact
+    spec (same SHA-256); otherwise it compiles the spec, which is correct but slower.
+    """
+    spec_bytes = resources.files("linq_mcp.spec").joinpath(SPEC_RESOURCE).read_bytes()
+    digest = hashlib.sha256(spec_bytes).hexdigest()
+    try:
+        compiled = json.loads(resources.files("linq_mcp.spec").joinpath(COMPILED_RESOURCE).read_bytes())
+        if compiled.get("spec_sha256") == digest:
+            return catalog_from_json(compiled)
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        pass
+    return compile_catalog(json.loads(spec_bytes))
+
+
+def catalog_to_json(catalog: Catalog, spec_sha256: str) -> dict[str, Any]:
+    return {"spec_sha256": spec_sha256, "operations": [dataclasses.asdict(op) for op in catalog.operations]}
+
+
+def catalog_from_json(data: Mapping[str, Any]) -> Catalog:
+    ops = []
+    for raw in data["operations"]:
+        fields = dict(raw)
+        fields["params"] = tuple(Param(**p) for p in raw["params"])
+        ops.append(Operation(**fields))
+    return Catalog(tuple(ops))
 
 
 # ---------------------------------------------------------------------------------------
