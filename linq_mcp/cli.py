@@ -175,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(settings)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `linq-mcp tools | head`
+        sys.stderr.close()
+        return 0
     except Exception as exc:
         from .inventory import InventoryError
         from .policy import SafetyConfigError
