@@ -190,7 +190,17 @@ async def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError("receiver did not start")
 
 
+def server_stack(env: dict[str, str]) -> str:
+    """Which HTTP parser and event loop uvicorn picks ("auto") in the server's environment."""
+    probe = "import importlib.util as u; print(bool(u.find_spec('httptools')), bool(u.find_spec('uvloop')))"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout.split()
+    http = "httptools" if out[:1] == ["True"] else "h11"
+    loop = "uvloop" if out[1:2] == ["True"] else "asyncio"
+    return f"uvicorn {http}/{loop}"
+
+
 async def main_async(args: argparse.Namespace) -> int:
+    load_before = os.getloadavg()[0]
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     tmp = tempfile.mkdtemp(prefix="linq-bench-")
     db_path = os.path.join(tmp, "events.sqlite3")
@@ -226,7 +236,10 @@ async def main_async(args: argparse.Namespace) -> int:
     acked = 300 + ok + len(lat) - failed_l
     p50, p90, p99, mx = (pct(lat, p) for p in (50, 90, 99, 100))
     print()
-    print(f"cpus: {os.cpu_count()}  python: {sys.version.split()[0]}  senders: {args.senders}")
+    print(
+        f"cpus: {os.cpu_count()}  load avg before: {load_before:.2f}  python: {sys.version.split()[0]}  "
+        f"senders: {args.senders}  server stack: {server_stack(env)}"
+    )
     print(f"{'measure':<44}{'value':>12}")
     print(f"{'-' * 56}")
     print(f"{'throughput: events acknowledged (200)':<44}{ok:>12d}")

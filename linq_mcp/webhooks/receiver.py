@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from .events import InvalidEventError, normalise
 from .store import EventStore
@@ -41,14 +42,6 @@ DEFAULT_MAX_BODY = 1_000_000
 _JSON = "application/json"
 _OK = b'{"ok":true}'
 _DUPLICATE = b'{"ok":true,"duplicate":true}'
-
-
-def _error(status: int, reason: str) -> Response:
-    return Response(json.dumps({"ok": False, "error": reason}).encode(), status_code=status, media_type=_JSON)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 @dataclass
@@ -83,43 +76,30 @@ class WebhookReceiver:
         """Replace the accepted secrets (rotation) without restarting."""
         self._verifier = WebhookVerifier(secrets, tolerance=self._verifier.tolerance)
 
-    def _reject(self, status: int, reason: str) -> Response:
+    def _reject(self, status: int, reason: str) -> tuple[int, bytes]:
         self.stats.rejected[reason] += 1
         log.warning("webhook rejected: %s", reason)
-        return _error(status, reason)
+        return status, json.dumps({"ok": False, "error": reason}).encode()
 
-    async def _read_body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            try:
-                if int(declared) > self.max_body_bytes:
-                    raise _TooLarge
-            except ValueError:
-                pass
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise _TooLarge
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    async def handle(self, request: Request) -> Response:
-        """``POST {path}``: the Linq delivery endpoint."""
+    def _too_large(self, declared: str | None) -> bool:
+        if declared is None:
+            return False
         try:
-            body = await self._read_body(request)
-        except _TooLarge:
+            return int(declared) > self.max_body_bytes
+        except ValueError:
+            return False
+
+    async def deliver(self, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
+        """Verify, parse and store one delivery; returns (HTTP status, JSON body).
+
+        The order is the contract: signature before parsing; 2xx only after the commit.
+        """
+        if len(body) > self.max_body_bytes:
             return self._reject(413, "body_too_large")
-        except ClientDisconnect:
-            self.stats.rejected["client_disconnect"] += 1
-            return Response(status_code=400)
-
         try:
-            delivery = self._verifier(body, request.headers)
+            delivery = self._verifier(body, headers)
         except WebhookVerificationError as exc:
             return self._reject(503 if exc.reason == "no_secret" else 401, exc.reason)
-
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, ValueError):
@@ -132,11 +112,67 @@ class WebhookReceiver:
         new = await self.store.add(event, "webhook", raw_json=body.decode("utf-8"), delivery_id=delivery.webhook_id)
         if new:
             self.stats.accepted += 1
-            log.debug("webhook stored: %s %s", event.event_type, event.event_id)
-            return Response(_OK, media_type=_JSON)
+            return 200, _OK
         self.stats.duplicates += 1
         log.info("webhook duplicate ignored: %s %s", event.event_type, event.event_id)
-        return Response(_DUPLICATE, media_type=_JSON)
+        return 200, _DUPLICATE
+
+    async def handle(self, request: Request) -> Response:
+        """``POST {path}`` as a Starlette route function (e.g. an MCP server custom route)."""
+        if self._too_large(request.headers.get("content-length")):
+            status, content = self._reject(413, "body_too_large")
+            return Response(content, status_code=status, media_type=_JSON)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    status, content = self._reject(413, "body_too_large")
+                    return Response(content, status_code=status, media_type=_JSON)
+                chunks.append(chunk)
+        except ClientDisconnect:
+            self.stats.rejected["client_disconnect"] += 1
+            return Response(status_code=400)
+        status, content = await self.deliver(request.headers, b"".join(chunks))
+        return Response(content, status_code=status, media_type=_JSON)
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST {path}`` as a bare ASGI app: the same contract, less per-request overhead."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        status: int
+        content: bytes
+        if scope.get("method") != "POST":
+            status, content = 405, b'{"ok":false,"error":"method_not_allowed"}'
+        elif self._too_large(headers.get("content-length")):
+            status, content = self._reject(413, "body_too_large")
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    self.stats.rejected["client_disconnect"] += 1
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    break
+                chunks.append(chunk)
+                more = message.get("more_body", False)
+            if size > self.max_body_bytes:
+                status, content = self._reject(413, "body_too_large")
+            else:
+                status, content = await self.deliver(headers, b"".join(chunks))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))],
+            }
+        )
+        await send({"type": "http.response.body", "body": content})
 
     async def health(self, request: Request) -> Response:
         """``GET {path}/health``: liveness plus counters (no secrets)."""
@@ -147,9 +183,19 @@ class WebhookReceiver:
         """Starlette routes, ready to mount in another app (e.g. the MCP HTTP server)."""
         path = "/" + path.strip("/")
         return [
-            Route(path, self.handle, methods=["POST"]),
+            Route(path, _AsgiEndpoint(self), methods=["POST"]),
             Route(f"{path}/health", self.health, methods=["GET"]),
         ]
+
+
+class _AsgiEndpoint:
+    """Wraps ``WebhookReceiver.asgi`` so Starlette mounts it as an ASGI app, not a route function."""
+
+    def __init__(self, receiver: WebhookReceiver) -> None:
+        self._receiver = receiver
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._receiver.asgi(scope, receive, send)
 
 
 def create_receiver_app(

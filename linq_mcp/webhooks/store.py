@@ -62,9 +62,7 @@ CREATE TABLE IF NOT EXISTS webhook_events (
 CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_delivery ON webhook_events(delivery_id)
     WHERE delivery_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS webhook_events_chat ON webhook_events(chat_id, seq);
-CREATE INDEX IF NOT EXISTS webhook_events_type ON webhook_events(event_type, seq);
 CREATE INDEX IF NOT EXISTS webhook_events_message ON webhook_events(message_id) WHERE message_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events(received_at);
 CREATE INDEX IF NOT EXISTS webhook_events_unread ON webhook_events(seq) WHERE inbox_state = 0;
 """
 
@@ -93,6 +91,7 @@ def _insert_sql(rows: int) -> str:
 
 _INSERT_SQL = {n: _insert_sql(n) for n in _CHUNKS}
 _COLUMNS = "seq, received_at, source, event_json, raw_json"
+_CHECKPOINT_ROWS = 500  # ask the checkpointer to run after this many new rows
 _MAX_BATCH = 1000
 
 
@@ -252,6 +251,9 @@ class EventStore:
         self._known_seq = 0  # highest seq this process has announced to listeners
         self._closed = False
         self._started = False
+        self._checkpointer: threading.Thread | None = None
+        self._checkpoint_due = threading.Event()
+        self._rows_since_checkpoint = 0
 
     # lifecycle
 
@@ -267,10 +269,17 @@ class EventStore:
                 return
             conn = db.connect(self.path)
             conn.executescript(_SCHEMA)
+            # Checkpoints copy the WAL into the main file and fsync it: slow, and if the writer
+            # ran them (SQLite's default, on commit) the deliveries in that batch would wait.
+            # A separate thread runs them instead (PASSIVE: never blocks the writer).
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             self._known_seq = self._max_seq(conn)
             self._writer = threading.Thread(target=self._write_loop, args=(conn,), name="linq-events-writer")
             self._writer.daemon = True
             self._writer.start()
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="linq-events-checkpoint")
+            self._checkpointer.daemon = True
+            self._checkpointer.start()
             self._started = True
 
     async def aclose(self) -> None:
@@ -281,10 +290,13 @@ class EventStore:
         self._queue.put(None)
         with self._interest:
             self._interest.notify_all()
-        writer, watcher = self._writer, self._watcher
+        writer, watcher, checkpointer = self._writer, self._watcher, self._checkpointer
 
         def join() -> None:
-            for thread in (writer, watcher):
+            if writer is not None:
+                writer.join()
+            self._checkpoint_due.set()  # after the writer: one last checkpoint of its rows
+            for thread in (watcher, checkpointer):
                 if thread is not None:
                     thread.join()
 
@@ -447,6 +459,10 @@ class EventStore:
         self._complete(jobs)
         if inserted:
             self._announce(conn)
+            self._rows_since_checkpoint += len(jobs)
+            if self._rows_since_checkpoint >= _CHECKPOINT_ROWS:
+                self._rows_since_checkpoint = 0
+                self._checkpoint_due.set()
 
     def _insert_many(self, conn: sqlite3.Connection, jobs: builtins.list[_Job]) -> bool:
         """Insert rows; each job learns whether its row was new (first of its event id, not ignored)."""
@@ -494,6 +510,20 @@ class EventStore:
             listeners = list(self._listeners)
         for listener in listeners:
             listener.poke()
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL back into the database file off the acknowledgement path."""
+        conn = db.connect(self.path)
+        try:
+            while True:
+                self._checkpoint_due.wait(timeout=5.0)
+                self._checkpoint_due.clear()
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                if self._closed and (self._writer is None or not self._writer.is_alive()):
+                    return
+        finally:
+            conn.close()
 
     @staticmethod
     def _max_seq(conn: sqlite3.Connection) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.routing import Route
 from webhook_helpers import OLD_SECRET, PATH, SECRET, body_of, legacy_headers, message, standard_headers
 
 from linq_mcp.webhooks import EventStore, WebhookReceiver, create_receiver_app
@@ -176,3 +177,34 @@ async def test_secrets_can_be_rotated_without_restart(client: httpx.AsyncClient)
     body = body_of(message())
     assert (await post(client, body, standard_headers(body))).status_code == 401
     assert (await post(client, body, standard_headers(body, secret=OLD_SECRET))).status_code == 200
+
+
+async def _custom_route_client(store: EventStore) -> httpx.AsyncClient:
+    receiver = WebhookReceiver(store, [SECRET], max_body_bytes=64_000)
+    app = Starlette(routes=[Route("/custom", receiver.handle, methods=["POST"])])
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r")
+
+
+async def test_route_function_stores_a_signed_delivery(store: EventStore) -> None:
+    body = body_of(message())
+    async with await _custom_route_client(store) as c:
+        response = await c.post("/custom", content=body, headers=standard_headers(body))
+    assert (response.status_code, await store.count()) == (200, 1)
+
+
+async def test_route_function_refuses_a_bad_signature(store: EventStore) -> None:
+    body = body_of(message())
+    async with await _custom_route_client(store) as c:
+        response = await c.post("/custom", content=body, headers=standard_headers(body, secret=OLD_SECRET))
+    assert (response.status_code, await store.count()) == (401, 0)
+
+
+async def test_route_function_refuses_an_oversize_body(store: EventStore) -> None:
+    body = body_of(message(text="z" * 70_000))
+    async with await _custom_route_client(store) as c:
+        response = await c.post("/custom", content=body, headers=standard_headers(body))
+    assert (response.status_code, await store.count()) == (413, 0)
+
+
+async def test_get_on_the_delivery_path_is_not_allowed(client: httpx.AsyncClient) -> None:
+    assert (await client.get(PATH)).status_code == 405
