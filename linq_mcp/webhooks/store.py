@@ -224,6 +224,8 @@ class Subscription:
         if self._listener is None:
             raise RuntimeError("use 'async with store.subscribe() as sub'")
         while True:
+            if self._store.closed:
+                raise StopAsyncIteration
             events = await self._store._after(self._after or 0, _MAX_BATCH)
             if events:
                 self._after = events[-1].seq
@@ -282,6 +284,10 @@ class EventStore:
             self._checkpointer.start()
             self._started = True
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def aclose(self) -> None:
         """Finish queued writes, stop the threads and close every connection."""
         if not self._started or self._closed:
@@ -290,6 +296,9 @@ class EventStore:
         self._queue.put(None)
         with self._interest:
             self._interest.notify_all()
+            listeners = list(self._listeners)
+        for listener in listeners:  # subscribers wake up and see the store is closed
+            listener.poke()
         writer, watcher, checkpointer = self._writer, self._watcher, self._checkpointer
 
         def join() -> None:
@@ -602,6 +611,8 @@ class EventStore:
     # reading
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise RuntimeError("event store is closed")
         await self.open()
         return await anyio.to_thread.run_sync(self._read_sync, fn)
 

@@ -309,3 +309,21 @@ async def test_closed_store_refuses_writes(db_path: Path) -> None:
     await store.aclose()
     with pytest.raises(RuntimeError):
         await store.add(normalise(message()))
+
+
+async def test_subscription_ends_when_the_store_closes(db_path: Path) -> None:
+    store = EventStore(db_path)
+    await store.open()
+    batches: list[int] = []
+
+    async def consume() -> None:
+        async with store.subscribe() as sub:
+            async for batch in sub:
+                batches.append(len(batch))
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            await anyio.sleep(0.1)
+            await store.aclose()
+    assert batches == []
