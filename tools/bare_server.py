@@ -1,0 +1,80 @@
+"""The baseline for the benchmarks: a bare ``mcp`` low-level server with one tool.
+
+It does what any MCP server on the SDK must do and nothing more: one ``echo`` tool,
+stdio by default, or Streamable HTTP under uvicorn with the same settings linq-mcp
+uses (``--transport http --port P [--stateless]``: stateless + JSON responses).
+
+    .venv/bin/python tools/bare_server.py                      # stdio
+    .venv/bin/python tools/bare_server.py --transport http --port 8765 --stateless
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import anyio
+import mcp.types as types
+from mcp.server import Server, ServerRequestContext
+
+ECHO = types.Tool(
+    name="echo",
+    description="Echo the text back.",
+    input_schema={"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+    output_schema={"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+    annotations=types.ToolAnnotations(read_only_hint=True),
+)
+
+
+def build() -> Server[Any]:
+    async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=[ECHO])
+
+    async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+        data = {"text": str((params.arguments or {}).get("text", ""))}
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(data))], structured_content=data
+        )
+
+    return Server(
+        "bare",
+        version="0.0.1",
+        get_tool_input_schema={"echo": ECHO.input_schema}.get,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+async def serve_stdio() -> None:
+    from mcp.server.stdio import stdio_server
+
+    server = build()
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+def serve_http(port: int, stateless: bool) -> None:
+    import uvicorn
+
+    app = build().streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=stateless, json_response=stateless, host="127.0.0.1"
+    )
+    # The same uvicorn settings as linq_mcp.transports.serve_http (log level: linq-mcp's default).
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--stateless", action="store_true")
+    args = parser.parse_args()
+    if args.transport == "http":
+        serve_http(args.port, args.stateless)
+    else:
+        anyio.run(serve_stdio)
+
+
+if __name__ == "__main__":
+    main()
