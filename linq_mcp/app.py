@@ -38,6 +38,7 @@ def safety_config(settings: Settings) -> SafetyConfig:
 @contextlib.asynccontextmanager
 async def assembled(settings: Settings, *, sandbox: object | None = None) -> AsyncIterator[Runtime]:
     """The runtime with every layer wired, ready to serve."""
+    from .events import wire as wire_events
     from .guard import SafetyGuard
 
     safety = safety_config(settings)
@@ -51,8 +52,9 @@ async def assembled(settings: Settings, *, sandbox: object | None = None) -> Asy
         try:
             runtime.runner.guard = SafetyGuard(policy, runtime.catalog, runtime.client)
             runtime.policy_description = policy.describe()
-            runtime.compute_exposed()
-            yield runtime
+            async with wire_events(runtime, db_path):
+                runtime.compute_exposed()
+                yield runtime
         finally:
             policy.close()
 

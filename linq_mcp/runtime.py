@@ -65,6 +65,8 @@ class Runtime:
     # each factory gets the runtime and returns the handler.
     handler_factories: dict[str, Callable[[Runtime], Any]] = field(default_factory=dict)
     policy_description: str | None = None
+    # Starlette routes the HTTP transport mounts before ``/`` (e.g. the webhook receiver).
+    http_routes: list[Any] = field(default_factory=list)
 
     def server_handlers(self) -> dict[str, Any]:
         return {name: factory(self) for name, factory in self.handler_factories.items()}

@@ -101,7 +101,7 @@ def create_http_app(
                 hook()
             yield
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *(extra_routes or [])]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *runtime.http_routes, *(extra_routes or [])]
     routes.append(Mount("/", app=mcp_app))
     app: ASGIApp = Starlette(routes=routes, lifespan=lifespan)
     if s.auth_token:

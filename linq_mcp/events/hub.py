@@ -1,0 +1,29 @@
+"""What the events layer shares: the store, the notifier and the policy for fencing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..webhooks import EventStore, WebhookReceiver
+from .notify import Notifier
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+    from ..runtime import Runtime
+
+
+@dataclass
+class EventHub:
+    runtime: Runtime
+    store: EventStore
+    notifier: Notifier = field(default_factory=Notifier)
+    receiver: WebhookReceiver | None = None
+    sandbox_subscription_id: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> Policy | None:
+        """The safety policy in force (read late: the guard is wired before serving)."""
+        guard = self.runtime.runner.guard
+        return getattr(guard, "policy", None)

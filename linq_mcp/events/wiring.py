@@ -1,0 +1,147 @@
+"""Plug the events layer into a runtime: store, resources, tools, notifier, and the ways in.
+
+Events reach the store by one or more of:
+
+- sandbox mode: a webhook subscription is created through the API at start; the sandbox
+  signs its deliveries and POSTs them (in process) to the real receiver;
+- HTTP transport: ``POST /webhooks/linq`` on the MCP server (``runtime.http_routes``);
+- stdio with ``--webhooks-port N``: the receiver alone on 127.0.0.1:N;
+- ``--poll-interval S``: the polling fallback;
+- another process (``linq-mcp webhooks serve``) writing the same database file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx
+from starlette.applications import Starlette
+
+from ..client import ApiRequest, LinqClient
+from ..webhooks import EventStore, WebhookReceiver
+from .hub import EventHub
+from .notify import INBOX_URI
+from .poller import Poller
+from .resources import handler_factories
+from .secrets import read_secrets, secrets_file
+from .tools import event_tools
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+__all__ = ["SANDBOX_TARGET", "USEFUL_EVENTS", "configured_secrets", "wire"]
+
+log = logging.getLogger("linq_mcp.events")
+
+PAYLOAD_VERSION = "2026-02-03"
+SANDBOX_TARGET = f"https://linq-mcp.local/webhooks/linq?version={PAYLOAD_VERSION}"
+USEFUL_EVENTS: tuple[str, ...] = (
+    "message.sent", "message.received", "message.delivered", "message.read", "message.failed",
+    "message.edited", "reaction.added", "reaction.removed", "participant.added", "participant.removed",
+    "chat.created", "chat.group_name_updated", "chat.group_icon_updated", "chat.group_name_update_failed",
+    "chat.group_icon_update_failed", "chat.typing_indicator.started", "chat.typing_indicator.stopped",
+    "phone_number.status_updated",
+)  # fmt: skip
+
+
+def configured_secrets(settings: Any, db_path: Path) -> list[str]:
+    """``LINQ_WEBHOOK_SECRET`` (comma-separated) first, then the file ``webhooks setup`` wrote."""
+    secrets = [*settings.webhook_secrets, *read_secrets(secrets_file(db_path))]
+    return list(dict.fromkeys(secrets))
+
+
+async def _sandbox_subscription(client: LinqClient) -> tuple[str, str]:
+    """A fresh subscription for the in-process receiver; returns (id, signing secret)."""
+    listed = await client.send(ApiRequest("GET", "/v3/webhook-subscriptions", replay_safe=True))
+    for sub in (listed.body or {}).get("subscriptions") or []:
+        if sub.get("target_url") == SANDBOX_TARGET:  # left by an earlier run of a persisted sandbox
+            await client.send(ApiRequest("DELETE", f"/v3/webhook-subscriptions/{sub['id']}", replay_safe=True))
+    created = await client.send(
+        ApiRequest(
+            "POST",
+            "/v3/webhook-subscriptions",
+            json={"target_url": SANDBOX_TARGET, "subscribed_events": list(USEFUL_EVENTS)},
+        )
+    )
+    return str(created.body["id"]), str(created.body["signing_secret"])
+
+
+class _EmbeddedUvicorn:
+    """uvicorn inside our task group: no signal capture (the MCP server owns Ctrl-C)."""
+
+    def __init__(self, app: Starlette, port: int, log_level: str) -> None:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Generator[None, None, None]:
+                yield
+
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level=log_level, access_log=False, lifespan="off"
+        )
+        self.server = Server(config)
+
+    async def serve(self) -> None:
+        try:
+            await self.server.serve()
+        except SystemExit:  # uvicorn exits when the port is taken; keep serving MCP
+            log.error("webhook receiver could not start on 127.0.0.1:%s", self.server.config.port)
+
+
+async def _clear_answered(hub: EventHub) -> None:
+    """An outbound message in a chat marks its earlier inbound messages read in the inbox."""
+    async with hub.store.subscribe() as sub:
+        async for events in sub:
+            for event in events:
+                if event.event_type == "message.sent" and event.direction == "outbound" and event.chat_id:
+                    try:
+                        changed = await hub.store.mark_read(chat_id=event.chat_id, up_to_seq=event.seq)
+                        if changed:
+                            await hub.notifier.publish([INBOX_URI])
+                    except Exception:
+                        log.exception("clearing answered inbox items failed")
+
+
+@contextlib.asynccontextmanager
+async def wire(runtime: Runtime, db_path: Path) -> AsyncIterator[EventHub]:
+    """Open the store and register everything; background work lives while the context does."""
+    settings = runtime.settings
+    store = EventStore(db_path)
+    await store.open()
+    hub = EventHub(runtime=runtime, store=store)
+    runtime.handler_factories.update(handler_factories(hub))
+    for tool in event_tools(hub):
+        runtime.add_tool(tool)
+    secrets = configured_secrets(settings, db_path)
+    receiver = hub.receiver = WebhookReceiver(store, secrets)
+    runtime.http_routes.extend(receiver.routes())
+    sandbox = runtime.sandbox
+    try:
+        async with anyio.create_task_group() as tg:
+            await tg.start(hub.notifier.follow, store)
+            tg.start_soon(_clear_answered, hub)
+            if sandbox is not None:
+                sub_id, secret = await _sandbox_subscription(runtime.client)
+                hub.sandbox_subscription_id = sub_id
+                receiver.set_secrets([*secrets, secret])
+                sandbox.webhook_transport = httpx.ASGITransport(app=Starlette(routes=receiver.routes()))
+            if settings.webhooks_port and settings.transport != "http":
+                server = _EmbeddedUvicorn(Starlette(routes=receiver.routes()), settings.webhooks_port, "warning")
+                tg.start_soon(server.serve)
+                hub.info["webhooks_port"] = settings.webhooks_port
+            if settings.poll_interval:
+                poller = Poller(runtime.client, store, settings.poll_interval)
+                hub.info["poller"] = poller
+                tg.start_soon(poller.run)
+            yield hub
+            tg.cancel_scope.cancel()
+    finally:
+        if sandbox is not None:
+            sandbox.webhook_transport = None
+        await store.aclose()
