@@ -39,8 +39,13 @@ def _content(
         return _compact({"text": text, "attachments": other})
     if text is None and not other:
         return {}
-    record = fence_message({"from": sender or "unknown sender", "parts": [*(
-        [{"type": "text", "value": text}] if text is not None else []), *other]}, policy)
+    record = fence_message(
+        {
+            "from": sender or "unknown sender",
+            "parts": [*([{"type": "text", "value": text}] if text is not None else []), *other],
+        },
+        policy,
+    )
     out: dict[str, Any] = {}
     if "content_withheld" in record:
         out["content_withheld"] = record["content_withheld"]
@@ -84,9 +89,7 @@ def present_event(event: Event, policy: Policy | None) -> dict[str, Any]:
         r = event.reaction
         reaction: dict[str, Any] = {"type": r.type, "part_index": r.part_index}
         if r.custom_emoji:
-            reaction.update(
-                {"emoji": r.custom_emoji} if ours else untrusted(r.custom_emoji, event.sender, policy)
-            )
+            reaction.update({"emoji": r.custom_emoji} if ours else untrusted(r.custom_emoji, event.sender, policy))
         out["reaction"] = _compact(reaction)
     if event.participant is not None:
         out["participant"] = _compact({"handle": event.participant.handle, "status": event.participant.status})
@@ -101,8 +104,12 @@ def present_event(event: Event, policy: Policy | None) -> dict[str, Any]:
     if event.line_status is not None:
         s = event.line_status
         out["line_status"] = _compact(
-            {"phone_number": s.phone_number, "status": s.new_status, "previous": s.previous_status,
-             "reputation": s.new_reputation}
+            {
+                "phone_number": s.phone_number,
+                "status": s.new_status,
+                "previous": s.previous_status,
+                "reputation": s.new_reputation,
+            }
         )
     return _compact(out)
 

@@ -48,9 +48,7 @@ FIXED = [
     ),
 ]
 TEMPLATES = [
-    types.ResourceTemplate(
-        uri_template="linq://events/{event_id}", name="event", title="One event", mime_type=JSON
-    ),
+    types.ResourceTemplate(uri_template="linq://events/{event_id}", name="event", title="One event", mime_type=JSON),
     types.ResourceTemplate(
         uri_template="linq://chats/{chat_id}/events",
         name="chat-events",
@@ -144,9 +142,7 @@ def handler_factories(hub: EventHub) -> dict[str, Callable[[Runtime], Any]]:
         hub.notifier.subscribe(str(params.uri), ctx.session)
         return types.EmptyResult()
 
-    async def unsubscribe(
-        ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams
-    ) -> types.EmptyResult:
+    async def unsubscribe(ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams) -> types.EmptyResult:
         hub.notifier.unsubscribe(str(params.uri), ctx.session)
         return types.EmptyResult()
 

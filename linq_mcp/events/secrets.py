@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["KEEP", "read_secrets", "save_secret", "secrets_file"]
+__all__ = ["KEEP", "read_secrets", "save_secret", "secrets_file", "subscription_of"]
 
 KEEP = 3
 FILENAME = "webhook-secrets"
@@ -31,9 +31,19 @@ def read_secrets(path: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def save_secret(path: Path, secret: str, *, keep: Sequence[str] = ()) -> None:
+def subscription_of(path: Path) -> str | None:
+    """The subscription id whose secret is first in the file (from its header line)."""
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[:1]
+    except (FileNotFoundError, PermissionError):
+        return None
+    prefix = "# subscription "
+    return first[0][len(prefix) :].strip() or None if first and first[0].startswith(prefix) else None
+
+
+def save_secret(path: Path, secret: str, *, subscription_id: str, keep: Sequence[str] = ()) -> None:
     """Write ``secret`` first (then up to ``KEEP - 1`` of ``keep``), atomically, mode 0600."""
-    lines = [secret, *[s for s in keep if s != secret]][:KEEP]
+    lines = [f"# subscription {subscription_id}", secret, *[s for s in keep if s != secret][: KEEP - 1]]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".webhook-secrets.", dir=path.parent)
     try:

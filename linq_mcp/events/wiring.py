@@ -82,9 +82,7 @@ class _EmbeddedUvicorn:
             def capture_signals(self) -> Generator[None, None, None]:
                 yield
 
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level=log_level, access_log=False, lifespan="off"
-        )
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, access_log=False, lifespan="off")
         self.server = Server(config)
 
     async def serve(self) -> None:
