@@ -22,6 +22,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -233,6 +234,7 @@ async def main_async(args: argparse.Namespace) -> int:
             stored = conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0]
     except sqlite3.Error:
         stored = -1
+    shutil.rmtree(tmp, ignore_errors=True)
     acked = 300 + ok + len(lat) - failed_l
     p50, p90, p99, mx = (pct(lat, p) for p in (50, 90, 99, 100))
     print()
