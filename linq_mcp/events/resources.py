@@ -83,7 +83,8 @@ async def read_document(hub: EventHub, uri: str) -> dict[str, Any]:
         }
     if uri == INBOX_URI:
         items = await store.inbox(limit=PAGE)
-        return {"unread": await store.unread_count(), "messages": [present_inbox_item(e, policy) for e in items]}
+        unread = len(items) if len(items) < PAGE else await store.unread_count()  # one snapshot when it fits
+        return {"unread": unread, "messages": [present_inbox_item(e, policy) for e in items]}
     match = _EVENT.match(uri)
     if match:
         event = await store.get(match.group(1))
