@@ -22,10 +22,16 @@ Store (``store.py``)
     also fed by other processes writing the same file).
 
 Receiver (``receiver.py``)
-    ``create_receiver_app(store, secrets, path="/webhooks/linq")`` - a Starlette app;
-    ``WebhookReceiver(store, secrets).routes(path)`` / ``.handle`` / ``.health`` to mount the
-    route in another Starlette app (e.g. the MCP HTTP server). ``python -m linq_mcp.webhooks serve``
-    runs it standalone.
+    ``create_receiver_app(store, secrets, path="/webhooks/linq")`` - a Starlette app (opens and
+    closes the store in its lifespan); ``app.state.receiver`` is its ``WebhookReceiver``.
+    ``WebhookReceiver(store, secrets)``: ``.routes(path)`` (POST delivery + GET ``{path}/health``)
+    to mount in another Starlette app; ``.handle(request)`` is the plain route function (e.g. an
+    MCP ``custom_route``); ``.deliver(headers, body) -> (status, body)`` the transport-free core;
+    ``.stats`` counts accepted, duplicates and rejections by reason; ``.set_secrets`` rotates.
+    Status codes: 413 oversize, 401 unsigned/bad/stale, 503 no secret configured, 400 bad JSON
+    or not an envelope, 200 stored (or duplicate/replay: nothing new), only after the commit.
+    ``python -m linq_mcp.webhooks serve [--port 8787] [--db PATH]`` runs it standalone; secrets
+    come from ``LINQ_WEBHOOK_SECRETS`` (comma-separated) or ``LINQ_WEBHOOK_SECRET``.
 """
 
 from __future__ import annotations
