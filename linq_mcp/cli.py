@@ -196,7 +196,15 @@ def _serve(settings: Any) -> int:
 
     from .app import run_server
 
-    anyio.run(run_server, settings)
+    options: dict[str, Any] = {}
+    if settings.transport == "http":
+        try:
+            import uvloop  # noqa: F401
+
+            options["use_uvloop"] = True
+        except ImportError:  # Windows, or a trimmed install: the default loop is fine
+            pass
+    anyio.run(run_server, settings, backend_options=options)
     return 0
 
 
