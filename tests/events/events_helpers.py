@@ -19,7 +19,8 @@ from linq_mcp.settings import Settings
 
 
 def settings_for(db: Path, safety: SafetyConfig = PERMISSIVE, **overrides: Any) -> Settings:
-    return Settings(sandbox=True, toolsets=("all",), safety=safety, db_path=str(db), **overrides)
+    values: dict[str, Any] = {"sandbox": True, "toolsets": ("all",), "safety": safety, "db_path": str(db)}
+    return Settings(**{**values, **overrides})
 
 
 def text(value: str) -> dict[str, Any]:
