@@ -81,3 +81,56 @@ async def subscribed(client: Client, era: str, updates: Updates, *uris: str) -> 
             await ready.wait()
         yield
         tg.cancel_scope.cancel()
+
+
+SECRET = "whsec_" + __import__("base64").b64encode(b"linq-mcp events test secret 32b!").decode()
+
+
+def signed_delivery(chat_id: str, value: str, sender: str = AVA) -> tuple[bytes, dict[str, str], str]:
+    """A Linq-style signed ``message.received`` (2026-02-03) delivery: body, headers, event id."""
+    import uuid
+
+    from linq_mcp.webhooks import sign_standard
+
+    event_id = str(uuid.uuid4())
+    payload = {
+        "api_version": "v3",
+        "webhook_version": "2026-02-03",
+        "event_type": "message.received",
+        "event_id": event_id,
+        "created_at": "2026-02-03T10:00:00Z",
+        "trace_id": "0" * 32,
+        "partner_id": "partner_test",
+        "data": {
+            "id": str(uuid.uuid4()),
+            "chat": {"id": chat_id, "is_group": False, "owner_handle": {"handle": LINE, "is_me": True}},
+            "direction": "inbound",
+            "sender_handle": {"handle": sender, "is_me": False},
+            "parts": [{"type": "text", "value": value}],
+            "sent_at": "2026-02-03T10:00:00Z",
+            "service": "iMessage",
+        },
+    }
+    body = json.dumps(payload).encode()
+    ts = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": event_id,
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign_standard(SECRET, event_id, ts, body),
+    }
+    return body, headers, event_id
+
+
+async def wait_until_listening(url: str, timeout: float = 20.0) -> None:
+    import httpx
+
+    with anyio.fail_after(timeout):
+        while True:
+            try:
+                async with httpx.AsyncClient(trust_env=False) as http:
+                    if (await http.get(url)).status_code == 200:
+                        return
+            except httpx.HTTPError:
+                pass
+            await anyio.sleep(0.1)
