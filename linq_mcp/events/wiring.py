@@ -23,6 +23,7 @@ import httpx
 from starlette.applications import Starlette
 
 from ..client import ApiRequest, LinqClient
+from ..errors import LinqMCPError
 from ..webhooks import EventStore, WebhookReceiver
 from .hub import EventHub
 from .notify import INBOX_URI
@@ -125,10 +126,14 @@ async def wire(runtime: Runtime, db_path: Path) -> AsyncIterator[EventHub]:
             await tg.start(hub.notifier.follow, store)
             tg.start_soon(_clear_answered, hub)
             if sandbox is not None:
-                sub_id, secret = await _sandbox_subscription(runtime.client)
-                hub.sandbox_subscription_id = sub_id
-                receiver.set_secrets([*secrets, secret])
-                sandbox.webhook_transport = httpx.ASGITransport(app=Starlette(routes=receiver.routes()))
+                try:
+                    sub_id, secret = await _sandbox_subscription(runtime.client)
+                except LinqMCPError as exc:  # e.g. injected faults: serve anyway, without events
+                    log.warning("sandbox webhook subscription failed (%s); no sandbox events", type(exc).__name__)
+                else:
+                    hub.sandbox_subscription_id = sub_id
+                    receiver.set_secrets([*secrets, secret])
+                    sandbox.webhook_transport = httpx.ASGITransport(app=Starlette(routes=receiver.routes()))
             if settings.webhooks_port and settings.transport != "http":
                 server = _EmbeddedUvicorn(Starlette(routes=receiver.routes()), settings.webhooks_port, "warning")
                 tg.start_soon(server.serve)

@@ -173,3 +173,22 @@ async def test_lockdown_withholds_a_strangers_text_in_resources_and_tools(
     assert data(got)["event"]["from"] == SAM
     for blob in [got.content[0].text, listed.content[0].text, *(getattr(t, "text", "") for t in texts)]:
         assert "IGNORE" not in blob
+
+
+async def test_a_departed_2025_subscriber_is_dropped_quietly(sandbox: Sandbox, tmp_path: Path) -> None:
+    from mcp import Client
+
+    from linq_mcp.server import build_server
+
+    updates = Updates()
+    async with connected(
+        sandbox, settings_for(tmp_path / "db.sqlite3"), era="legacy", message_handler=updates.handler
+    ) as (client, rt):
+        async with Client(build_server(rt), mode="legacy") as leaving:
+            await leaving.subscribe_resource("linq://events")
+        await client.subscribe_resource("linq://events")
+        chat_id = await start_chat(client)
+        await updates.next("linq://events")
+        got = data(await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "timeout": 5}))
+        await updates.next("linq://events")
+    assert got["timed_out"] is False
