@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,6 +45,9 @@ class ToolResult:
 class Settlement(Protocol):
     async def succeeded(self) -> None: ...
     async def failed(self) -> None: ...
+
+
+Observer = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None]]
 
 
 class Guard(Protocol):
@@ -84,6 +87,9 @@ class ToolRunner:
     client: LinqClient
     ledger: SendLedger = field(default_factory=SendLedger)
     guard: Guard | None = None
+    # Told about every successful API call (tool, arguments, result); e.g. the events layer
+    # clears a chat's inbox when mark_chat_read succeeds. Their failures are only logged.
+    observers: list[Observer] = field(default_factory=list)
     _validators: dict[str, ArgumentValidator] = field(default_factory=dict)
 
     def validator(self, op: Operation) -> ArgumentValidator:
@@ -195,6 +201,11 @@ class ToolRunner:
         if key is not None:
             structured["idempotency_key"] = key
             self.ledger.record(key, fp, "done", structured)
+        for observer in self.observers:
+            try:
+                await observer(op.tool, api_args, structured)
+            except Exception as exc:
+                log.warning("observer of %s failed: %s", op.tool, type(exc).__name__)
         return ToolResult(structured)
 
     def _error(self, op: Operation, exc: BaseException, key: str | None) -> ToolResult:

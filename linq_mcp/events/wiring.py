@@ -107,6 +107,17 @@ async def _clear_answered(hub: EventHub) -> None:
                         log.exception("clearing answered inbox items failed")
 
 
+def _inbox_follows_mark_chat_read(hub: EventHub) -> Any:
+    """mark_chat_read tells the person we read their messages; the inbox agrees."""
+
+    async def observe(tool: str, args: dict[str, Any], result: dict[str, Any]) -> None:
+        if tool == "mark_chat_read" and isinstance(args.get("chat_id"), str):
+            if await hub.store.mark_read(chat_id=args["chat_id"]):
+                await hub.notifier.publish([INBOX_URI])
+
+    return observe
+
+
 @contextlib.asynccontextmanager
 async def wire(runtime: Runtime, db_path: Path) -> AsyncIterator[EventHub]:
     """Open the store and register everything; background work lives while the context does."""
@@ -120,6 +131,7 @@ async def wire(runtime: Runtime, db_path: Path) -> AsyncIterator[EventHub]:
     secrets = configured_secrets(settings, db_path)
     receiver = hub.receiver = WebhookReceiver(store, secrets)
     runtime.http_routes.extend(receiver.routes())
+    runtime.runner.observers.append(_inbox_follows_mark_chat_read(hub))
     sandbox = runtime.sandbox
     try:
         async with anyio.create_task_group() as tg:

@@ -110,6 +110,17 @@ async def test_inbox_holds_a_reply_until_the_chat_is_answered(sandbox: Sandbox, 
     assert after == {"unread": 0, "messages": []}
 
 
+async def test_marking_the_chat_read_clears_its_inbox(sandbox: Sandbox, tmp_path: Path) -> None:
+    async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
+        chat_id = await start_chat(client)
+        data(await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "timeout": 5}))
+        before = await read_json(client, "linq://inbox")
+        data(await client.call_tool("mark_chat_read", {"chat_id": chat_id}))
+        after = await read_json(client, "linq://inbox")
+    assert before["unread"] == 1
+    assert after == {"unread": 0, "messages": []}
+
+
 async def test_event_resources_show_one_event_and_a_chats_events(sandbox: Sandbox, tmp_path: Path) -> None:
     async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
         chat_id = await start_chat(client)
