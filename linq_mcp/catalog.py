@@ -73,7 +73,7 @@ IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
     "type": "string",
     "minLength": 1,
     "maxLength": 255,
-    "description": "Reuse it to retry without sending twice; generated if omitted, returned in results.",
+    "description": "Reuse to retry without sending twice; returned in results.",
 }
 
 # The listed schema is what a model reads on every turn, so a few large definitions are
@@ -82,13 +82,21 @@ IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
 LISTED_DEFS: dict[str, dict[str, Any]] = {
     "MessageContentParam": {
         "type": "object",
-        "description": "{parts: [{type:'text', value}, {type:'media', url | attachment_id}, {type:'link', value: url}, "
-        "…], effect?: {type:'screen'|'bubble', name:'confetti'|'fireworks'|'balloons'|'hearts'|'slam'|'gentle'|…}, "
-        "reply_to?: {message_id, part_index?}, preferred_service?: 'iMessage'|'RCS'|'SMS'}. Plain text, no Markdown; "
-        "no two text parts in a row; a link part must be alone. Also: imessage_app and app_clip parts, "
-        "text_decorations, or an experience instead of parts.",
+        "description": "{parts: [{type:'text', value} | {type:'media', url | attachment_id} | {type:'link', "
+        "value}], effect?: {type:'screen'|'bubble', name}, reply_to?: {message_id}, preferred_service?: "
+        "'iMessage'|'RCS'|'SMS'}. Plain text; no two text parts in a row; a link goes alone.",
         "properties": {"parts": {"type": "array", "minItems": 1, "items": {"type": "object"}}},
     },
+}
+LISTED_PROPERTY_TEXT: dict[str, str] = {
+    "override_optout": "Send despite the person's STOP (error 2024); transactional only.",
+    "message": "The content.",
+    "cursor": "next_cursor of the previous page.",
+    "continuation_message": "Text-only fallback, used only if Linq must move the chat to a fresh line.",
+    "emoji": "sticker: an emoji",
+    "url": "sticker: a Linq download_url",
+    "attachment_id": "media or sticker: from create_attachment",
+    "placement": "sticker position",
 }
 LISTED_PROPERTIES: dict[tuple[str, str], dict[str, Any]] = {
     ("create_attachment", "content_type"): {
@@ -108,10 +116,10 @@ SELF_EXPLANATORY = frozenset(
 # may need the person's agreement takes the token that carries it. add_participant is
 # "visible", but it brings a new person into a chat, so it can need confirmation too.
 CONFIRMABLE = frozenset({"add_participant"})
-DRY_RUN_SCHEMA: dict[str, Any] = {"type": "boolean", "description": "Check and preview only; sends nothing."}
+DRY_RUN_SCHEMA: dict[str, Any] = {"type": "boolean", "description": "Preview only; sends nothing."}
 CONFIRM_TOKEN_SCHEMA: dict[str, Any] = {
     "type": "string",
-    "description": "From a confirmation_required result, after the person agreed.",
+    "description": "From confirmation_required, once the person agreed.",
 }
 
 _SCHEMA_DROP = frozenset(
@@ -401,7 +409,7 @@ def _compile_operation(
 
     success_status, output_schema = _success_response(raw, spec, components)
     if output_schema is not None and sends:
-        output_schema["properties"]["idempotency_key"] = {"type": "string"}
+        output_schema.setdefault("properties", {})["idempotency_key"] = {"type": "string"}
     if output_schema is not None and effect == "send":
         # A dry run answers with a preview instead of the API's body, so nothing is required.
         output_schema.pop("required", None)
@@ -445,9 +453,15 @@ def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
         if name in LISTED_DEFS:
             defs[name] = copy.deepcopy(LISTED_DEFS[name])
             changed = True
-    if not changed:
+    for name, prop in props.items():
+        if name in LISTED_PROPERTY_TEXT:
+            props[name] = {**prop, "description": LISTED_PROPERTY_TEXT[name]}
+            changed = True
+    if not changed and "additionalProperties" not in schema:
         return schema
-    listed = {**schema, "properties": props}
+    # Unknown arguments are still refused: validation uses the full schema.
+    listed = {k: v for k, v in schema.items() if k != "additionalProperties"}
+    listed["properties"] = props
     used: set[str] = set()
     pending: set[str] = set()
     _collect_refs(props, pending)
@@ -503,6 +517,10 @@ def listed_annotations(annotations: Mapping[str, bool]) -> dict[str, bool]:
 
 def _describe(raw: Mapping[str, Any], effect: str) -> str:
     text = raw.get("description") or raw.get("summary") or ""
+    # linq-mcp places the idempotency key itself (the idempotency_key argument says so).
+    text = " ".join(
+        sentence for sentence in _SENTENCE.split(text) if "Idempotency-Key" not in sentence and "header" not in sentence
+    )
     text = _short(text, limit=300, sentences=2)
     note = EFFECT_NOTES[effect]
     return f"{text} {note}".strip() if note not in text else text
@@ -665,12 +683,10 @@ def _tolerant_output(schema: Mapping[str, Any], components: Mapping[str, Any]) -
     """
     all_props = schema.get("properties", {})
     required = [r for r in schema.get("required", []) if r in all_props]
-    names = required or list(all_props)
-    props = {name: _json_type(all_props[name], components) for name in names}
-    out: dict[str, Any] = {"type": "object", "properties": props}
-    if required:
-        out["required"] = required
-    return out
+    if not required:
+        return {"type": "object"}
+    props = {name: _json_type(all_props[name], components) for name in required}
+    return {"type": "object", "properties": props, "required": required}
 
 
 def _json_type(schema: Any, components: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
@@ -691,8 +707,4 @@ def _json_type(schema: Any, components: Mapping[str, Any], depth: int = 0) -> di
     if not isinstance(typ, str) or node.get("nullable") is True:
         return {}  # nullable or mixed: accept anything rather than reject a real answer
     out: dict[str, Any] = {"type": typ}
-    if typ == "array" and depth < 1:
-        item = _json_type(node.get("items", {}), components, depth + 1)
-        if item:
-            out["items"] = item
     return out

@@ -72,17 +72,16 @@ def tool_definitions(runtime: Runtime) -> list[types.Tool]:
     for name in runtime.exposed:
         extra = runtime.extra_tools.get(name)
         if extra is not None:
-            title, description = extra.title, extra.description
+            description = extra.description
             input_schema, output_schema, ann = extra.input_schema, extra.output_schema, extra.annotations
         else:
             op = runtime.catalog.by_tool[name]
-            title, description = op.title, op.description
+            description = op.description
             input_schema, output_schema, ann = op.input_schema, op.output_schema, op.annotations
         listed = listed_annotations(ann)
         tools.append(
             types.Tool(
                 name=name,
-                title=title,
                 description=description,
                 input_schema=input_schema,
                 output_schema=output_schema,

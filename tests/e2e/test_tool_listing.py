@@ -133,3 +133,17 @@ def test_catalog_arguments_use_api_names() -> None:
     assert {"chat_id", "message", "idempotency_key"} <= set(send.input_schema["properties"])
     create = load_catalog()["create_chat"]
     assert {"from", "to", "message"} <= set(create.input_schema["required"])
+
+
+async def test_default_tool_list_stays_within_its_token_budget(sandbox: Sandbox) -> None:
+    """tools/list is read by the model on every turn: keep the default set lean (o200k tokens)."""
+    import json
+
+    import bpe_openai
+
+    async with connected(sandbox, Settings(sandbox=True)) as (client, _):
+        tools = (await client.list_tools()).tools
+    payload = json.dumps(
+        {"tools": [t.model_dump(by_alias=True, exclude_none=True) for t in tools]}, separators=(",", ":")
+    )
+    assert len(bpe_openai.get_encoding("o200k_base").encode(payload)) <= 6000
