@@ -79,18 +79,22 @@ class Runtime:
         self.extra_tools[tool.name] = tool
 
     def compute_exposed(self) -> list[str]:
-        s = self.settings
         infos = [ToolInfo(op.tool, op.toolset, op.effect) for op in self.catalog.operations]
         infos += [ToolInfo(t.name, t.toolset, t.effect) for t in self.extra_tools.values()]
-        self.exposed = select(
-            infos,
-            toolsets=s.toolsets,
-            include=s.tools,
-            exclude=s.exclude_tools,
-            read_only=s.read_only,
-            allow_payment_credentials=s.allow_payment_credentials,
-        )
+        self.exposed = exposed_names(self.settings, infos)
         return self.exposed
+
+
+def exposed_names(settings: Settings, infos: list[ToolInfo]) -> list[str]:
+    """The tools these settings expose (the one filter behind tools/list, tools/call and the table)."""
+    return select(
+        infos,
+        toolsets=settings.toolsets,
+        include=settings.tools,
+        exclude=settings.exclude_tools,
+        read_only=settings.read_only,
+        allow_payment_credentials=settings.allow_payment_credentials,
+    )
 
 
 def build_sandbox(settings: Settings) -> Sandbox:

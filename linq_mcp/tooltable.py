@@ -11,31 +11,33 @@ from .settings import Settings
 
 
 def rows(settings: Settings) -> list[dict[str, str | bool]]:
-    from .inventory import ToolInfo, select
+    from typing import Any, cast
+
+    from .events.tools import event_tools
+    from .inventory import ToolInfo
+    from .runtime import exposed_names
 
     catalog = load_catalog()
-    infos = [ToolInfo(op.tool, op.toolset, op.effect) for op in catalog.operations]
-    exposed = set(
-        select(
-            infos,
-            toolsets=settings.toolsets,
-            include=settings.tools,
-            exclude=settings.exclude_tools,
-            read_only=settings.read_only,
-            allow_payment_credentials=settings.allow_payment_credentials,
-        )
-    )
+    entries: list[tuple[str, str, str, str, str, str]] = [
+        (op.tool, op.toolset, op.effect, op.method, op.path, op.title) for op in catalog.operations
+    ]
+    # The events tools' definitions, without a store behind them (their handlers are not called here).
+    for tool in event_tools(cast(Any, None)):
+        entries.append((tool.name, tool.toolset, tool.effect, "-", "(linq-mcp)", tool.title))
+    exposed = set(exposed_names(settings, [ToolInfo(name, toolset, effect) for name, toolset, effect, *_ in entries]))
     out: list[dict[str, str | bool]] = []
-    for op in sorted(catalog.operations, key=lambda o: (o.toolset not in DEFAULT_TOOLSETS, o.toolset, o.tool)):
+    for name, toolset, effect, method, path, title in sorted(
+        entries, key=lambda e: (e[1] not in DEFAULT_TOOLSETS, e[1], e[0])
+    ):
         out.append(
             {
-                "name": op.tool,
-                "toolset": op.toolset,
-                "effect": op.effect,
-                "method": op.method,
-                "path": op.path,
-                "enabled": op.tool in exposed,
-                "title": op.title,
+                "name": name,
+                "toolset": toolset,
+                "effect": effect,
+                "method": method,
+                "path": path,
+                "enabled": name in exposed,
+                "title": title,
             }
         )
     return out
@@ -52,5 +54,5 @@ def print_tool_table(settings: Settings, *, as_json: bool = False) -> int:
         mark = "✓" if r["enabled"] else " "
         sys.stdout.write(f"{r['name']:<{width}}  {r['toolset']:<10}  {r['effect']:<11}  {mark}   {r['title']}\n")
     enabled = sum(1 for r in table if r["enabled"])
-    sys.stdout.write(f"\n{enabled} of {len(table)} API tools enabled with these settings (✓).\n")
+    sys.stdout.write(f"\n{enabled} of {len(table)} tools enabled with these settings (✓).\n")
     return 0
