@@ -27,11 +27,29 @@ ECHO = types.Tool(
 )
 
 
-def build() -> Server[Any]:
+UPSTREAM = types.Tool(
+    name="list_phone_numbers",
+    description="GET /v3/phone_numbers from an embedded Linq sandbox, returned as is.",
+    input_schema={"type": "object", "properties": {}},
+    annotations=types.ToolAnnotations(read_only_hint=True),
+)
+
+
+def build(upstream: Any = None) -> Server[Any]:
+    """``upstream``: an httpx client on an embedded sandbox (``--sandbox-call``): the tool then
+    makes the same Linq request linq-mcp's ``list_phone_numbers`` makes, and nothing else."""
+    tools = [ECHO] + ([UPSTREAM] if upstream is not None else [])
+
     async def list_tools(ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=[ECHO])
+        return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+        if params.name == "list_phone_numbers" and upstream is not None:
+            response = await upstream.get("/v3/phone_numbers")
+            body = response.json()
+            return types.CallToolResult(
+                content=[types.TextContent(type="text", text=json.dumps(body))], structured_content=body
+            )
         data = {"text": str((params.arguments or {}).get("text", ""))}
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=json.dumps(data))], structured_content=data
@@ -40,7 +58,7 @@ def build() -> Server[Any]:
     return Server(
         "bare",
         version="0.0.1",
-        get_tool_input_schema={"echo": ECHO.input_schema}.get,
+        get_tool_input_schema={t.name: t.input_schema for t in tools}.get,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
@@ -54,10 +72,22 @@ async def serve_stdio() -> None:
         await server.run(read, write, server.create_initialization_options())
 
 
-def serve_http(port: int, stateless: bool) -> None:
+def sandbox_client() -> Any:
+    """An httpx client on linq-mcp's embedded sandbox, exactly as linq-mcp builds its own."""
+    from linq_mcp.client import make_http_client
+    from linq_mcp.runtime import SANDBOX_BASE_URL
+    from linq_mcp.sandbox.app import create_sandbox
+    from linq_mcp.sandbox.config import SandboxConfig
+    from linq_mcp.sandbox.transport import SandboxTransport
+
+    sandbox = create_sandbox(SandboxConfig())
+    return make_http_client(SANDBOX_BASE_URL, sandbox.api_key, transport=SandboxTransport(sandbox.app))
+
+
+def serve_http(port: int, stateless: bool, sandbox_call: bool = False) -> None:
     import uvicorn
 
-    app = build().streamable_http_app(
+    app = build(sandbox_client() if sandbox_call else None).streamable_http_app(
         streamable_http_path="/mcp", stateless_http=stateless, json_response=stateless, host="127.0.0.1"
     )
     # The same uvicorn settings as linq_mcp.transports.serve_http (log level: linq-mcp's default).
@@ -69,9 +99,12 @@ def main() -> None:
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--stateless", action="store_true")
+    parser.add_argument(
+        "--sandbox-call", action="store_true", help="HTTP only: add list_phone_numbers, a raw request to a sandbox"
+    )
     args = parser.parse_args()
     if args.transport == "http":
-        serve_http(args.port, args.stateless)
+        serve_http(args.port, args.stateless, args.sandbox_call)
     else:
         anyio.run(serve_stdio)
 

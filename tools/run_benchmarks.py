@@ -31,8 +31,8 @@ BENCHES: list[tuple[str, list[str], float]] = [
     ("startup", ["bench_startup.py", "--runs", "10", "--profile"], 170),
     ("tokens", ["bench_tokens.py"], 60),
     ("calls", ["bench_calls.py", "--calls", "1000"], 90),
-    ("http", ["bench_http.py", "--seconds", "8", "--rounds", "2"], 120),
-    ("http-raw", ["bench_http.py", "--seconds", "8", "--rounds", "1", "--client", "raw"], 80),
+    ("http", ["bench_http.py", "--seconds", "8", "--rounds", "2"], 170),
+    ("http-raw", ["bench_http.py", "--seconds", "8", "--rounds", "1", "--client", "raw"], 110),
     ("webhooks", ["bench_webhooks.py", "--seconds", "8", "--latency-seconds", "8"], 120),
     ("events", ["bench_events.py", "--events", "100"], 90),
     ("faults", ["bench_faults.py", "--sends", "1000"], 170),
@@ -99,6 +99,7 @@ def run_one(name: str, args: list[str], timeout: float) -> tuple[dict, float]:
                 "tables": {},
             }
         data["command"] = "tools/" + " ".join(args)
+        data["name"] = name
     return data, time.monotonic() - t0
 
 
