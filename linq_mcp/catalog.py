@@ -69,12 +69,9 @@ REPEAT_HARMLESS: frozenset[str] = frozenset(
     }
 )
 
-IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 255,
-    "description": "Reuse to retry without sending twice; returned in results.",
-}
+# The control arguments carry no description: the server's instructions explain them once
+# instead of in every sending tool (tools/list is read on every turn).
+IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 255}
 
 # The listed schema is what a model reads on every turn, so a few large definitions are
 # shown in a compact form (same fields and names, fewer nested branches). Arguments are
@@ -82,16 +79,19 @@ IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
 LISTED_DEFS: dict[str, dict[str, Any]] = {
     "MessageContentParam": {
         "type": "object",
-        "description": "{parts: [{type:'text', value} | {type:'media', url | attachment_id} | {type:'link', "
-        "value}], effect?: {type:'screen'|'bubble', name}, reply_to?: {message_id}, preferred_service?: "
-        "'iMessage'|'RCS'|'SMS'}. Plain text; no two text parts in a row; a link goes alone.",
+        "description": "{parts: [{type:'text', value} | {type:'media', url|attachment_id} | {type:'link', value}], "
+        "effect?: {type:'screen'|'bubble', name}, reply_to?: {message_id}, preferred_service?: iMessage|RCS|SMS}. "
+        "No two text parts in a row; a link goes alone.",
         "properties": {"parts": {"type": "array", "minItems": 1, "items": {"type": "object"}}},
     },
 }
 LISTED_PROPERTY_TEXT: dict[str, str] = {
-    "override_optout": "Send despite the person's STOP (error 2024); transactional only.",
+    "override_optout": "Send despite their STOP (error 2024)",
     "message": "The content.",
     "cursor": "next_cursor of the previous page.",
+    "limit": "Page size.",
+    "operation": "add or remove",
+    "part_index": "Which part of the message (default 0).",
     "continuation_message": "Text-only fallback, used only if Linq must move the chat to a fresh line.",
     "emoji": "sticker: an emoji",
     "url": "sticker: a Linq download_url",
@@ -116,11 +116,8 @@ SELF_EXPLANATORY = frozenset(
 # may need the person's agreement takes the token that carries it. add_participant is
 # "visible", but it brings a new person into a chat, so it can need confirmation too.
 CONFIRMABLE = frozenset({"add_participant"})
-DRY_RUN_SCHEMA: dict[str, Any] = {"type": "boolean", "description": "Preview only; sends nothing."}
-CONFIRM_TOKEN_SCHEMA: dict[str, Any] = {
-    "type": "string",
-    "description": "From confirmation_required, once the person agreed.",
-}
+DRY_RUN_SCHEMA: dict[str, Any] = {"type": "boolean"}
+CONFIRM_TOKEN_SCHEMA: dict[str, Any] = {"type": "string"}
 
 _SCHEMA_DROP = frozenset(
     {"example", "examples", "title", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly"}
@@ -457,7 +454,7 @@ def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
         if name in LISTED_PROPERTY_TEXT:
             props[name] = {**prop, "description": LISTED_PROPERTY_TEXT[name]}
             changed = True
-    if not changed and "additionalProperties" not in schema:
+    if not changed and "additionalProperties" not in schema and not schema.get("$defs"):
         return schema
     # Unknown arguments are still refused: validation uses the full schema.
     listed = {k: v for k, v in schema.items() if k != "additionalProperties"}
@@ -471,11 +468,64 @@ def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
             continue
         used.add(name)
         _collect_refs(defs[name], pending)
-    if used:
-        listed["$defs"] = {k: v for k, v in defs.items() if k in used}
+    kept = {k: _lean(v) for k, v in defs.items() if k in used}
+    listed["properties"], kept = _inline_simple_defs({k: _lean(v) for k, v in props.items()}, kept)
+    if kept:
+        listed["$defs"] = kept
     else:
         listed.pop("$defs", None)
     return listed
+
+
+HANDLE_PATTERN = r"^(\+[1-9]\d{1,14}|[^@\s]+@[^@\s]+\.[^@\s]+)$"
+
+
+def _lean(node: Any) -> Any:
+    """A listed copy of a schema without what only validation needs: nested
+    ``additionalProperties: false`` and the long E.164-or-email pattern (said in words)."""
+    if isinstance(node, list):
+        return [_lean(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _lean(v) for k, v in node.items() if not (k == "additionalProperties" and v is False)}
+    if out.get("pattern") == HANDLE_PATTERN:
+        del out["pattern"]
+        said = out.get("description", "")
+        if "E.164" not in said:
+            out["description"] = f"{said.rstrip('.')} (E.164 or email)".strip() if said else "E.164 or email"
+    return out
+
+
+def _inline_simple_defs(props: dict[str, Any], defs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Put small definitions without references of their own in place of their $ref:
+    a ``$defs`` entry plus its references costs more tokens than the definition itself."""
+    simple = {k: v for k, v in defs.items() if not _has_ref(v) and len(json.dumps(v)) <= 120}
+    if not simple:
+        return props, defs
+
+    def swap(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and _ref_name(ref) in simple:
+                extra = {k: v for k, v in node.items() if k != "$ref"}
+                merged = {**copy.deepcopy(simple[_ref_name(ref)]), **extra}
+                own = simple[_ref_name(ref)].get("description")
+                if own and "description" in extra and own not in extra["description"]:
+                    merged["description"] = f"{extra['description'].rstrip('.')} ({own})"
+                return merged
+            return {k: swap(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [swap(v) for v in node]
+        return node
+
+    rest = {k: swap(v) for k, v in defs.items() if k not in simple}
+    return swap(props), rest
+
+
+def _has_ref(node: Any) -> bool:
+    found: set[str] = set()
+    _collect_refs(node, found)
+    return bool(found)
 
 
 def _rename_props(rule: Any, renamed: Mapping[str, str]) -> Any:
@@ -515,15 +565,30 @@ def listed_annotations(annotations: Mapping[str, bool]) -> dict[str, bool]:
     return out
 
 
+# Words that already tell what an effect note would: the note is then left out.
+_EFFECT_SAID: dict[str, tuple[str, ...]] = {
+    "read": ("Changes nothing", "Read-only", "Sends nothing"),
+    "destructive": ("undoable", "undone", "Irreversible", "irreversible"),
+    "visible": (" see ", " sees ", " see it", " sees it"),
+    "send": ("Delivers to",),
+    "create": ("nobody is messaged", "sends nothing"),
+    "mutate": ("nobody is messaged",),
+    "secret": ("credentials",),
+}
+
+
 def _describe(raw: Mapping[str, Any], effect: str) -> str:
     text = raw.get("description") or raw.get("summary") or ""
-    # linq-mcp places the idempotency key itself (the idempotency_key argument says so).
+    # linq-mcp places the idempotency key itself (the idempotency_key argument is for retries).
     text = " ".join(
-        sentence for sentence in _SENTENCE.split(text) if "Idempotency-Key" not in sentence and "header" not in sentence
+        sentence
+        for sentence in _SENTENCE.split(text)
+        if "Idempotency-Key" not in sentence and "message.idempotency_key" not in sentence
     )
     text = _short(text, limit=300, sentences=2)
-    note = EFFECT_NOTES[effect]
-    return f"{text} {note}".strip() if note not in text else text
+    if any(word in text for word in _EFFECT_SAID.get(effect, ())):
+        return text
+    return f"{text} {EFFECT_NOTES[effect]}".strip()
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -685,8 +750,17 @@ def _tolerant_output(schema: Mapping[str, Any], components: Mapping[str, Any]) -
     required = [r for r in schema.get("required", []) if r in all_props]
     if not required:
         return {"type": "object"}
-    props = {name: _json_type(all_props[name], components) for name in required}
-    return {"type": "object", "properties": props, "required": required}
+    typed = {name: _container_type(_json_type(all_props[name], components)) for name in required}
+    props = {name: schema for name, schema in typed.items() if schema}
+    out: dict[str, Any] = {"type": "object", "required": required}
+    if props:
+        out["properties"] = props
+    return out
+
+
+def _container_type(schema: dict[str, Any]) -> dict[str, Any]:
+    """Keep the shape (object / array) of a field; a scalar's name says enough."""
+    return schema if schema.get("type") in ("object", "array") else {}
 
 
 def _json_type(schema: Any, components: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:

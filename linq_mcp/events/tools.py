@@ -50,7 +50,7 @@ LIST_OUTPUT: dict[str, Any] = {
     "type": "object",
     "properties": {
         "events": {"type": "array", "items": _EVENT},
-        "next_cursor": {"type": ["string", "null"]},
+        "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
         "cursor": {"type": "string"},
     },
     "required": ["events", "cursor"],
