@@ -14,10 +14,7 @@ MCP conformance suite (HTTP). Run by .ci/run after the tests; stdlib only.
 3. The conformance suite against the HTTP server with .ci/conformance-baseline.yml (the
    scenarios that need the suite's own fixtures). Its output goes to a log file: its
    ``Total:`` summary line must not be mistaken for the test runner's. A failure outside the
-   baseline fails CI, except a scenario answered -32601 "Method not found" for a capability
-   linq-mcp does not declare in ``initialize`` (MCP: such methods are only for servers that
-   declare the capability) — those are printed as "not applicable"; set
-   LINQ_CI_CONFORMANCE_STRICT=1 to fail on them too.
+   baseline fails CI, and so does a scenario in the baseline that passes (a stale entry).
 
 Prints one line per check and a closing verdict line; exit 1 if any check failed.
 """
@@ -47,8 +44,6 @@ PACKAGES = [
 ]
 LINE, AVA = "+15550100001", "+15551230001"
 CREATE_CHAT = {"from": LINE, "to": [AVA], "message": {"parts": [{"type": "text", "value": "Hello from CI"}]}}
-# Scenario -> the capability its method belongs to (for the "not declared" rule).
-CAPABILITY_OF = {"logging-set-level": "logging", "prompts-list": "prompts"}
 
 results: list[tuple[str, bool, str]] = []
 
@@ -125,27 +120,6 @@ def inspector_checks(inspector: list[str], target: list[str], label: str) -> Non
     check(f"inspector {label}: tools/list --strict", strict.returncode == 0, f"exit {strict.returncode}; " + strict_summary(strict.stderr))
 
 
-def declared_capabilities(url: str) -> dict:
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "ci", "version": "1"}},
-        }
-    ).encode()
-    req = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        raw = resp.read().decode()
-    for line in raw.splitlines():  # SSE (data: {...}) or plain JSON
-        line = line.removeprefix("data:").strip()
-        if line.startswith("{"):
-            return dict(json.loads(line).get("result", {}).get("capabilities", {}))
-    return {}
-
-
 def conformance(node22: str, suite: str, url: str, work: Path) -> None:
     out_dir = work / "conformance-results"
     log = work / "conformance.log"
@@ -174,17 +148,8 @@ def conformance(node22: str, suite: str, url: str, work: Path) -> None:
             passing.append(scenario)
     stale = sorted(expected & set(passing))
     unexpected = {s: m for s, m in failing.items() if s not in expected}
-    caps = declared_capabilities(url)
-    strict = os.environ.get("LINQ_CI_CONFORMANCE_STRICT") == "1"
-    not_applicable = {
-        s: m
-        for s, m in unexpected.items()
-        if not strict and "-32601" in str(m) and CAPABILITY_OF.get(s) and CAPABILITY_OF[s] not in caps
-    }
-    real = {s: m for s, m in unexpected.items() if s not in not_applicable}
+    real = unexpected
     print(f"  conformance: suite exit {code}; its full output is in {log.name} (kept with LINQ_CI_KEEP=1)")
-    for s, m in not_applicable.items():
-        print(f"  [n/a] conformance {s}: {m} — linq-mcp declares no '{CAPABILITY_OF[s]}' capability")
     for s, m in real.items():
         print(f"  [FAILED] conformance {s}: {m}")
     for s in stale:
@@ -192,9 +157,9 @@ def conformance(node22: str, suite: str, url: str, work: Path) -> None:
     ran = len(passing) + len(failing)
     check(
         "conformance 0.1.16 (server, HTTP)",
-        ran > 0 and not real and not stale and (code == 0 or set(unexpected) == set(not_applicable)),
+        ran > 0 and not real and not stale and code == 0,
         f"{len(passing)} of {ran} scenarios pass; {len(set(failing) & expected)} need the suite's fixtures (baseline); "
-        f"{len(not_applicable)} not applicable; {len(real) + len(stale)} unexpected",
+        f"{len(real) + len(stale)} unexpected",
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .paths import default_db_path
 from .policy import Policy, SafetyConfig
+from .prompts import handler_factories as prompt_handlers
 from .runtime import Runtime, open_runtime
 from .settings import Settings
 
@@ -52,6 +53,7 @@ async def assembled(settings: Settings, *, sandbox: object | None = None) -> Asy
         try:
             runtime.runner.guard = SafetyGuard(policy, runtime.catalog, runtime.client)
             runtime.policy_description = policy.describe()
+            runtime.handler_factories.update(prompt_handlers())
             async with wire_events(runtime, db_path):
                 runtime.compute_exposed()
                 yield runtime

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from typing import Any
 
 import mcp.types as types
+from mcp import MCPDeprecationWarning
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
@@ -24,6 +26,10 @@ from .runner import ToolResult
 from .runtime import Runtime
 
 log = logging.getLogger("linq_mcp.server")
+
+# logging/setLevel is deprecated in the 2026-07-28 era but still what 2025-11-25 clients use;
+# the SDK warns when the handler is registered, which is noise on a server's stderr.
+warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
 
 
 def instructions(runtime: Runtime) -> str:
