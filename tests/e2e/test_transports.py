@@ -135,8 +135,9 @@ async def rpc_session(args: list[str], env: dict[str, str], calls: list[tuple[st
         assert proc.stdin and proc.stdout and proc.stderr
         await proc.stdin.send(payload)
         out = b""
-        with anyio.fail_after(60):
-            while f'"id":{last_id},'.encode() not in out.replace(b" ", b""):
+        expected = [f'"id":{i},'.encode() for i in range(last_id + 1)]
+        with anyio.fail_after(60):  # requests run concurrently: wait for every answer, in any order
+            while not all(marker in out.replace(b" ", b"") for marker in expected):
                 out += await proc.stdout.receive()
         await proc.stdin.aclose()
         with anyio.fail_after(20):
