@@ -33,7 +33,6 @@ from typing import Any, TypeVar, cast
 
 import anyio
 import anyio.to_thread
-import sniffio
 
 from .. import db, paths
 from .conversation import Conversation, merge_conversation
@@ -105,9 +104,7 @@ def _current_soon() -> Soon:
     try:
         return asyncio.get_running_loop().call_soon_threadsafe
     except RuntimeError:  # pragma: no cover - not asyncio: anyio on trio
-        if sniffio.current_async_library() != "trio":
-            raise
-        import trio
+        import trio  # only importable (and only reached) when running under trio
 
         return cast(Soon, trio.lowlevel.current_trio_token().run_sync_soon)
 
