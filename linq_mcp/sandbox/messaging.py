@@ -476,6 +476,19 @@ def first_message_rules(content: Content) -> None:
 
 
 # checks before a send ------------------------------------------------------------------------
+def preflight_in_chat(world: World, chat: Doc, content: Content | None, *, override_optout: bool = False) -> str:
+    """``preflight`` for a send into an existing chat: its line, its other participants."""
+    return preflight(
+        world,
+        line_for(world, chat["_line"]),
+        other_handles(chat),
+        is_group=chat["is_group"],
+        content=content,
+        override_optout=override_optout,
+        chat=chat,
+    )
+
+
 def inbound_senders(world: World) -> set[str]:
     """Every handle that has written to one of our lines (lower-cased)."""
     senders: set[str] = set()

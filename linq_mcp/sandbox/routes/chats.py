@@ -332,16 +332,7 @@ async def send_message(ctx: Ctx) -> Reply:
     replayed = idempotency.replay(world, scopes)
     if replayed is not None:
         return replayed
-    line = _line_of(world, chat)
-    service = messaging.preflight(
-        world,
-        line,
-        messaging.other_handles(chat),
-        is_group=chat["is_group"],
-        content=content,
-        override_optout=override,
-        chat=chat,
-    )
+    service = messaging.preflight_in_chat(world, chat, content, override_optout=override)
     parts = messaging.build_parts(world, content)
     message = await messaging.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=parts)
     reply = Reply(202, {"chat_id": chat["id"], "message": messaging.sent_view(message)})
@@ -370,16 +361,7 @@ async def send_voice_memo(ctx: Ctx) -> Reply:
     if url is not None and attachment_id is not None:
         raise invalid("voice_memo_url", "give either voice_memo_url or attachment_id, not both")
     override = _override(body)
-    line = _line_of(world, chat)
-    service = messaging.preflight(
-        world,
-        line,
-        messaging.other_handles(chat),
-        is_group=chat["is_group"],
-        content=None,
-        override_optout=override,
-        chat=chat,
-    )
+    service = messaging.preflight_in_chat(world, chat, None, override_optout=override)
     if url is not None:
         url = messaging.require_https("voice_memo_url", url)
         name = url.split("?", 1)[0].rsplit("/", 1)[-1] or "voice-memo.m4a"

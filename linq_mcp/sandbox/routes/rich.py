@@ -101,17 +101,8 @@ async def create_poll(ctx: Ctx) -> Reply:
         raise LinqError(409, 2017, "Polls are iMessage-only")
     if not chat["_message_ids"]:
         raise LinqError(409, 2015, "A poll cannot be the first message of a chat")
-    line = messaging.line_for(world, chat["_line"])
     content = Content(preferred_service="iMessage", idempotency_key=key)
-    messaging.preflight(
-        world,
-        line,
-        messaging.other_handles(chat),
-        is_group=chat["is_group"],
-        content=content,
-        override_optout=False,
-        chat=chat,
-    )
+    messaging.preflight_in_chat(world, chat, content)
     message = await messaging.send(
         world, chat, content, service="iMessage", trace_id=ctx.trace_id, parts=[], kind="poll"
     )
@@ -239,16 +230,7 @@ async def update_app_card(ctx: Ctx) -> Reply:
         "_interactive": interactive,
     }
     content = Content(parts=[{"type": "imessage_app", "app": card["app"], "layout": layout}])
-    line = messaging.line_for(world, chat["_line"])
-    service = messaging.preflight(
-        world,
-        line,
-        messaging.other_handles(chat),
-        is_group=chat["is_group"],
-        content=content,
-        override_optout=False,
-        chat=chat,
-    )
+    service = messaging.preflight_in_chat(world, chat, content)
     message = await messaging.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=[new_part])
     message["_replaces"] = original["id"]
     return Reply(202, {"chat_id": chat["id"], "message": messaging.sent_view(message)})
