@@ -2,6 +2,10 @@
 
 Every layer (safety, events) plugs into the runtime here and nowhere else, so the
 call path stays one-way and each module stays ignorant of the others.
+
+Over stdio the server answers ``initialize`` and ``tools/list`` from the settings alone
+(:func:`surface`) and opens the runtime — client, sandbox, stores, receivers — just
+after, or as soon as a request needs it: a client connects as fast as to a bare server.
 """
 
 from __future__ import annotations
@@ -10,13 +14,26 @@ import contextlib
 import os
 import tempfile
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import anyio
+
+from .catalog import load_catalog
+from .inventory import ToolInfo
 from .paths import default_db_path
-from .policy import Policy, SafetyConfig
+from .policy import SafetyConfig, describe
 from .prompts import handler_factories as prompt_handlers
-from .runtime import Runtime, open_runtime
+from .runtime import Runtime, exposed_names, open_runtime, require_api_key
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .server import Surface
+
+# How long a stdio server waits after it starts serving before it opens the runtime
+# unasked: long enough for a client's initialize → tools/list exchange to be answered first.
+WARM_UP_DELAY = 0.25
 
 
 def database_path(settings: Settings) -> Path:
@@ -36,17 +53,49 @@ def safety_config(settings: Settings) -> SafetyConfig:
     return SafetyConfig.layered(dict(settings.safety) or None, os.environ)
 
 
+def effective(settings: Settings) -> tuple[Settings, SafetyConfig]:
+    """The settings with the safety file's say on payment credentials folded in."""
+    safety = safety_config(settings)
+    if safety.allow_payment_credentials and not settings.allow_payment_credentials:
+        settings = replace(settings, allow_payment_credentials=True)
+    return settings, safety
+
+
+def surface(settings: Settings) -> Surface:
+    """What the assembled server will show, from the settings alone (nothing opened)."""
+    from .events.specs import HANDLER_NAMES, TOOL_SPECS
+    from .server import Surface, ToolSpec
+
+    settings, safety = effective(settings)
+    require_api_key(settings)
+    catalog = load_catalog()
+    extra = {
+        spec["name"]: ToolSpec(
+            spec["toolset"], spec["description"], spec["input_schema"], spec["output_schema"], spec["annotations"]
+        )
+        for spec in TOOL_SPECS
+    }
+    infos = [ToolInfo(op.tool, op.toolset, op.effect) for op in catalog.operations]
+    infos += [ToolInfo(spec["name"], spec["toolset"], spec["effect"]) for spec in TOOL_SPECS]
+    return Surface(
+        settings=settings,
+        catalog=catalog,
+        exposed=tuple(exposed_names(settings, infos)),
+        extra_tools=extra,
+        sandbox=settings.sandbox,
+        policy_description=describe(safety),
+        handler_names=tuple(sorted({*prompt_handlers(), *HANDLER_NAMES})),
+    )
+
+
 @contextlib.asynccontextmanager
 async def assembled(settings: Settings, *, sandbox: object | None = None) -> AsyncIterator[Runtime]:
     """The runtime with every layer wired, ready to serve."""
     from .events import wire as wire_events
     from .guard import SafetyGuard
+    from .policy import Policy
 
-    safety = safety_config(settings)
-    if safety.allow_payment_credentials and not settings.allow_payment_credentials:
-        from dataclasses import replace
-
-        settings = replace(settings, allow_payment_credentials=True)
+    settings, safety = effective(settings)
     async with open_runtime(settings, sandbox=sandbox) as runtime:  # type: ignore[arg-type]
         db_path = database_path(settings)
         policy = Policy(safety, db_path)
@@ -61,11 +110,59 @@ async def assembled(settings: Settings, *, sandbox: object | None = None) -> Asy
             policy.close()
 
 
+class OnDemand:
+    """The assembled runtime, opened once: on the first request that needs it, or when warmed up.
+
+    ``run()`` lives in the server's task group; ``stop()`` closes the runtime cleanly (or
+    skips opening it) once serving ends. A failure to open propagates through the task
+    group, ending the server as a failure at start would.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runtime: Runtime | None = None
+        self._wanted = anyio.Event()
+        self._ready = anyio.Event()
+        self._stopping = anyio.Event()
+
+    async def __call__(self) -> Runtime:
+        self._wanted.set()
+        await self._ready.wait()
+        assert self.runtime is not None
+        return self.runtime
+
+    async def warm_up(self, delay: float) -> None:
+        with anyio.move_on_after(delay):
+            await self._stopping.wait()
+        self._wanted.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wanted.set()
+
+    async def run(self) -> None:
+        await self._wanted.wait()
+        if self._stopping.is_set():
+            return
+        async with assembled(self.settings) as runtime:
+            self.runtime = runtime
+            self._ready.set()
+            await self._stopping.wait()
+
+
 async def run_server(settings: Settings) -> None:
     from .transports import serve_http, serve_stdio
 
-    async with assembled(settings) as runtime:
-        if settings.transport == "http":
+    if settings.transport == "http":
+        async with assembled(settings) as runtime:
             await serve_http(runtime)
-        else:
-            await serve_stdio(runtime)
+        return
+    shown = surface(settings)  # bad settings fail here, before serving, as they always have
+    opener = OnDemand(settings)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(opener.run)
+        tg.start_soon(opener.warm_up, WARM_UP_DELAY)
+        try:
+            await serve_stdio(shown, opener)
+        finally:
+            opener.stop()

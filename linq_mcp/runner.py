@@ -13,13 +13,15 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .catalog import Catalog, Operation
-from .client import ApiRequest, LinqClient
 from .errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
 from .ledger import KeyReused, SendLedger, fingerprint
 from .validation import ArgumentValidator
+
+if TYPE_CHECKING:
+    from .client import LinqClient
 
 log = logging.getLogger("linq_mcp.runner")
 
@@ -169,6 +171,8 @@ class ToolRunner:
         )
 
     async def _send(self, op: Operation, args: dict[str, Any], key: str | None) -> ToolResult:
+        from .client import ApiRequest  # httpx loads with the runtime, not with the tool list
+
         api_args = {k: v for k, v in args.items() if k not in CONTROL_ARGS}
         call = op.build_call(api_args, key)
         fp = fingerprint(op.tool, args) if key is not None else ""

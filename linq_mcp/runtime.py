@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .catalog import Catalog, load_catalog
-from .client import LinqClient, make_http_client
 from .inventory import ToolInfo, select
-from .runner import ToolRunner
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .client import LinqClient
+    from .runner import ToolRunner
     from .sandbox.app import Sandbox
 
 log = logging.getLogger("linq_mcp")
@@ -97,6 +97,15 @@ def exposed_names(settings: Settings, infos: list[ToolInfo]) -> list[str]:
     )
 
 
+def require_api_key(settings: Settings) -> None:
+    """Live mode needs a key; say so before serving rather than at the first call."""
+    if not settings.sandbox and not settings.api_key:
+        raise MissingApiKey(
+            "no Linq API key: set LINQ_API_V3_API_KEY (or LINQ_API_KEY), or run with --sandbox to try "
+            "linq-mcp on the embedded simulator"
+        )
+
+
 def build_sandbox(settings: Settings) -> Sandbox:
     from .sandbox.app import create_sandbox
     from .sandbox.config import SandboxConfig
@@ -110,6 +119,9 @@ def build_sandbox(settings: Settings) -> Sandbox:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, sandbox: Sandbox | None = None) -> AsyncIterator[Runtime]:
     """Build the shared runtime; in sandbox mode also run the simulated world's clock."""
+    from .client import LinqClient, make_http_client
+    from .runner import ToolRunner
+
     catalog = load_catalog()
     if settings.sandbox or sandbox is not None:
         from .sandbox.transport import SandboxTransport
@@ -117,12 +129,8 @@ async def open_runtime(settings: Settings, *, sandbox: Sandbox | None = None) ->
         sandbox = sandbox or build_sandbox(settings)
         http = make_http_client(SANDBOX_BASE_URL, sandbox.api_key, transport=SandboxTransport(sandbox.app))
     else:
-        if not settings.api_key:
-            raise MissingApiKey(
-                "no Linq API key: set LINQ_API_V3_API_KEY (or LINQ_API_KEY), or run with --sandbox to try "
-                "linq-mcp on the embedded simulator"
-            )
-        http = make_http_client(settings.base_url, settings.api_key)
+        require_api_key(settings)
+        http = make_http_client(settings.base_url, settings.api_key or "")
     client = LinqClient(http, max_retries=settings.max_retries)
     runner = ToolRunner(catalog, client)
     runtime = Runtime(settings=settings, catalog=catalog, client=client, runner=runner, sandbox=sandbox)
@@ -137,7 +145,6 @@ async def open_runtime(settings: Settings, *, sandbox: Sandbox | None = None) ->
                     "linq-mcp: SANDBOX MODE — talking to the embedded Linq simulator; no real messages are sent.",
                     file=sys.stderr,
                 )
-            runtime.compute_exposed()
             yield runtime
     finally:
         await client.aclose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,17 +21,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .runtime import Runtime
-from .server import build_server
+from .server import Surface, build_deferred_server, build_server
 
 
 class UnsafeBind(ValueError):
     """Serving on a non-loopback address without an auth token."""
 
 
-async def serve_stdio(runtime: Runtime) -> None:
+async def serve_stdio(surface: Surface, runtime: Callable[[], Awaitable[Runtime]]) -> None:
+    """Serve over stdin/stdout; the runtime is opened by ``runtime()`` when first needed."""
     from mcp.server.stdio import stdio_server
 
-    server = build_server(runtime)
+    server = build_deferred_server(surface, runtime)
     async with stdio_server() as (read, write):
         await server.run(read, write, server.create_initialization_options())
 

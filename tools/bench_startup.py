@@ -141,25 +141,24 @@ import json, sys, time
 t0 = time.perf_counter()
 import mcp.server.stdio, mcp.server, mcp.types  # what the bare server imports too
 t1 = time.perf_counter()
-import linq_mcp.cli, linq_mcp.app, linq_mcp.transports, linq_mcp.server, linq_mcp.guard  # linq-mcp's own start path
+import linq_mcp.cli, linq_mcp.app, linq_mcp.transports, linq_mcp.server  # linq-mcp's stdio start path
 t2 = time.perf_counter()
 import anyio
 from linq_mcp.settings import Settings
-from linq_mcp.catalog import load_catalog
-from linq_mcp.runtime import build_sandbox
-from linq_mcp.app import assembled
-from linq_mcp.server import build_server
+from linq_mcp.app import assembled, surface
+from linq_mcp.server import build_deferred_server
+settings = Settings(sandbox=True, toolsets=("all",))
+a = time.perf_counter(); shown = surface(settings); b = time.perf_counter()
+build_deferred_server(shown, None).create_initialization_options(); c = time.perf_counter()
 out = {}
 async def go():
-    a = time.perf_counter(); load_catalog(); b = time.perf_counter()
-    sb = build_sandbox(Settings(sandbox=True)); c = time.perf_counter()
-    async with assembled(Settings(sandbox=True, toolsets=("all",)), sandbox=sb) as rt:
-        d = time.perf_counter(); build_server(rt).create_initialization_options(); e = time.perf_counter()
-    out.update(catalog=b - a, sandbox=c - b, assembled=d - c, server=e - d)
+    d = time.perf_counter()
+    async with assembled(settings):
+        out["open"] = time.perf_counter() - d
 anyio.run(go)
-print(json.dumps({"import mcp (as the bare server)": t1 - t0, "import linq_mcp start path": t2 - t1,
-  "load_catalog (spec -> tools)": out["catalog"], "build the sandbox world (imports its routes)": out["sandbox"],
-  "runtime + policy store (sqlite)": out["assembled"], "build_server": out["server"]}))
+print(json.dumps({"import mcp (as the bare server)": t1 - t0, "import linq_mcp serving path": t2 - t1,
+  "surface: catalog + tool list from settings": b - a, "build the server": c - b,
+  "after tools/list: open the runtime (sandbox, stores, receivers; imports included)": out["open"]}))
 """
 
 

@@ -26,17 +26,47 @@ server's instructions; ``tool_allowed_by_safety`` filters the inventory.
 
 from __future__ import annotations
 
-from linq_mcp.policy.config import SafetyConfig, SafetyConfigError, add_arguments
-from linq_mcp.policy.confirm import TOKEN_TTL_SECONDS
-from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
-from linq_mcp.policy.engine import Policy, describe
-from linq_mcp.policy.handles import normalize_handle
-from linq_mcp.policy.lockdown import fence_untrusted, redact_inbound
-from linq_mcp.policy.preview import confirmation_prompt, preview
-from linq_mcp.policy.reach import CallReach, ToolReach, call_reach, tool_reach
-from linq_mcp.policy.surfaces import tool_allowed_by_safety
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from_args = SafetyConfig.from_args
+if TYPE_CHECKING:
+    from linq_mcp.policy.config import SafetyConfig, SafetyConfigError, add_arguments, describe
+    from linq_mcp.policy.confirm import TOKEN_TTL_SECONDS
+    from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
+    from linq_mcp.policy.engine import Policy
+    from linq_mcp.policy.handles import normalize_handle
+    from linq_mcp.policy.lockdown import fence_untrusted, redact_inbound
+    from linq_mcp.policy.previews import confirmation_prompt, preview
+    from linq_mcp.policy.reach import CallReach, ToolReach, call_reach, tool_reach
+    from linq_mcp.policy.surfaces import tool_allowed_by_safety
+
+    from_args = SafetyConfig.from_args
+
+# Exports load on first use: a server answers ``initialize`` with only the config module
+# imported; the engine, its store and the previews load when the first call needs them.
+_WHERE = {
+    "SafetyConfig": "config", "SafetyConfigError": "config", "add_arguments": "config", "describe": "config",
+    "TOKEN_TTL_SECONDS": "confirm",
+    "Allowed": "decision", "ConfirmationRequired": "decision", "Decision": "decision", "Refused": "decision",
+    "Policy": "engine",
+    "normalize_handle": "handles",
+    "fence_untrusted": "lockdown", "redact_inbound": "lockdown",
+    "confirmation_prompt": "previews", "preview": "previews",
+    "CallReach": "reach", "ToolReach": "reach", "call_reach": "reach", "tool_reach": "reach",
+    "tool_allowed_by_safety": "surfaces",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name == "from_args":
+        value: Any = __getattr__("SafetyConfig").from_args
+    elif name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "TOKEN_TTL_SECONDS",

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from linq_mcp.policy.preview import BOOKKEEPING_ARGS
+from linq_mcp.policy.previews import BOOKKEEPING_ARGS
 
 TOKEN_TTL_SECONDS = 600.0
 _VERSION = "lc1"
