@@ -85,6 +85,30 @@ class ApiResponse:
     trace_id: str | None
 
 
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class LinqHTTPClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` that keeps no cookies.
+
+    Linq authenticates with a bearer token and sets none; httpx would otherwise parse
+    every response's headers for them (a tenth of an in-process call's cost).
+    """
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise AttributeError("the Linq client keeps no cookies")
+
+
+_NO_COOKIES = _NoCookies()
+
+
 def make_http_client(
     base_url: str,
     api_key: str,
@@ -103,7 +127,7 @@ def make_http_client(
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)
-    return httpx.AsyncClient(
+    return LinqHTTPClient(
         base_url=base_url,
         headers={
             "Authorization": f"Bearer {api_key}",
@@ -169,6 +193,12 @@ class LinqClient:
         self.retry_after_cap = retry_after_cap
         self._sleep = sleep
         self._rng = rng
+        # Requests are built here rather than by ``build_request`` (which re-parses the base
+        # URL and re-merges the client's headers on every call) when nothing client-level
+        # would be missed: no default query params, no cookies.
+        self._fast = not http.params and not http.cookies
+        self._base = str(http.base_url).rstrip("/")
+        self._extensions = {"timeout": http.timeout.as_dict()}
         auth = http.headers.get("authorization", "")
         token = auth.partition(" ")[2].strip()
         # Never let a server's echo of the key reach an error message.
@@ -235,6 +265,15 @@ class LinqClient:
     # ------------------------------------------------------------------ internals
 
     def _build(self, request: ApiRequest, method: str) -> httpx.Request:
+        if self._fast:
+            url = self._base + request.path
+            if request.query:
+                url += "?" + str(httpx.QueryParams(tuple(request.query)))
+            headers = self._http.headers
+            if request.headers:
+                headers = headers.copy()
+                headers.update(request.headers)
+            return httpx.Request(method, url, json=request.json, headers=headers, extensions=self._extensions)
         return self._http.build_request(
             method,
             request.path,

@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
@@ -93,6 +93,7 @@ def _route_modules() -> list[Router]:
 
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+JSON = "application/json"
 
 
 @dataclass
@@ -107,6 +108,8 @@ class Sandbox:
     webhook_transport: httpx.AsyncBaseTransport | None = None
     # Set while a lifespan or ``running()`` is active: background work (webhook POSTs) runs here.
     task_group: anyio.abc.TaskGroup | None = None
+    # Routes by path-segment count, built on first use (tables are fixed once the sandbox is made).
+    _index: dict[tuple[int, int], dict[int, list[_Compiled]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.faults = FaultPlan(self.world)
@@ -122,8 +125,11 @@ class Sandbox:
             return
         if scope["type"] != "http":
             return
-        response = await self._handle(Request(scope, receive))
-        await response(scope, receive, send)
+        request = Request(scope, receive)
+        status, headers, body = await self.dispatch(
+            request.method, request.url.path, request.url.query, request.headers, await request.body()
+        )
+        await Response(body, status_code=status, headers=headers)(scope, receive, send)
 
     async def served_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The app behind a real socket: a dropped connection becomes a reset mid-body."""
@@ -161,10 +167,17 @@ class Sandbox:
                 tg.cancel_scope.cancel()
 
     # dispatch -----------------------------------------------------------------------
-    async def _handle(self, request: Request) -> Response:
+    async def dispatch(
+        self, method: str, path: str, query_string: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP request, transport-free: (status, headers, body).
+
+        The ASGI app and the in-process transport both come here, so a request means the
+        same thing whether it arrived over a socket or not. Raises ``DroppedConnection``
+        when a fault drops the connection (each transport shows that its own way).
+        """
         world = self.world
         trace_id = world.trace_id()
-        path = request.url.path
         try:
             await world.scheduler.run_due()
             if path.startswith(ADMIN_PREFIX):
@@ -173,20 +186,19 @@ class Sandbox:
                 table, rel = self.api_routes, path[len(API_PREFIX) :]
             else:
                 raise LinqError(404, 2001, f"Not found: {path}")
-            compiled, params = self._match(table, request.method, rel)
+            compiled, params = self._match(table, method, rel)
             if not compiled.public:
-                self._authenticate(request)
-            raw = await request.body()
-            query = parse_qs(request.url.query, keep_blank_values=True)
+                self._authenticate(headers)
+            query = parse_qs(query_string, keep_blank_values=True)
             ctx = Ctx(
                 world=world,
-                method=request.method,
+                method=method,
                 path=rel,
                 path_params=params,
                 query={k: v[-1] for k, v in query.items()},
                 query_lists=query,
-                headers=request.headers,
-                raw_body=raw,
+                headers=headers,
+                raw_body=body,
                 trace_id=trace_id,
                 operation=compiled.route.operation,
             )
@@ -197,37 +209,27 @@ class Sandbox:
                 world.count(f"op.{compiled.route.operation}")
             await self.faults.before(ctx, kind)
             reply = await compiled.route.handler(ctx)
-            if request.method in MUTATING:
+            if method in MUTATING:
                 for hook in self.after_mutation:
                     hook(world)
             self.faults.after(kind)
             world.scheduler.poke()
             return self._respond(reply, trace_id)
         except LinqError as exc:
-            headers = {"X-Trace-ID": trace_id}
+            error_headers = {"X-Trace-ID": trace_id, "Content-Type": JSON}
             if exc.retry_after is not None:
-                headers["Retry-After"] = str(exc.retry_after)
-            return Response(
-                json.dumps(exc.envelope(trace_id)),
-                status_code=exc.status,
-                media_type="application/json",
-                headers=headers,
-            )
+                error_headers["Retry-After"] = str(exc.retry_after)
+            return exc.status, error_headers, json.dumps(exc.envelope(trace_id)).encode()
         except DroppedConnection:
             raise
         except Exception:  # never a stack trace to the client
             log.exception("sandbox handler failed (trace %s)", trace_id)
             err = LinqError(500, 3006, "Internal server error")
-            return Response(
-                json.dumps(err.envelope(trace_id)),
-                status_code=500,
-                media_type="application/json",
-                headers={"X-Trace-ID": trace_id},
-            )
+            return 500, {"X-Trace-ID": trace_id, "Content-Type": JSON}, json.dumps(err.envelope(trace_id)).encode()
 
     def _match(self, table: list[_Compiled], method: str, path: str) -> tuple[_Compiled, dict[str, str]]:
         allowed = False
-        for compiled in table:
+        for compiled in self._candidates(table, path.count("/") + 1):
             params = compiled.pattern.match(path)
             if params is None:
                 continue
@@ -238,8 +240,19 @@ class Sandbox:
             raise LinqError(405, 1005, f"Method {method} is not allowed on {path}")
         raise LinqError(404, 2001, f"Not found: {path}")
 
-    def _authenticate(self, request: Request) -> None:
-        header = request.headers.get("authorization", "")
+    def _candidates(self, table: list[_Compiled], segments: int) -> list[_Compiled]:
+        """The routes of ``table`` with this many path segments, in table order."""
+        key = (id(table), len(table))
+        index = self._index.get(key)
+        if index is None:
+            index = {}
+            for compiled in table:
+                index.setdefault(len(compiled.pattern.segments), []).append(compiled)
+            self._index[key] = index
+        return index.get(segments, [])
+
+    def _authenticate(self, headers: Mapping[str, str]) -> None:
+        header = headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise LinqError(401, 2004, "Unauthorized: missing Bearer token in the Authorization header")
@@ -247,15 +260,14 @@ class Sandbox:
             raise LinqError(401, 2004, "Unauthorized: invalid API token")
 
     @staticmethod
-    def _respond(reply: Reply, trace_id: str) -> Response:
+    def _respond(reply: Reply, trace_id: str) -> tuple[int, dict[str, str], bytes]:
         headers = {"X-Trace-ID": trace_id, **reply.headers}
         if isinstance(reply.body, bytes):
-            return Response(reply.body, status_code=reply.status, headers=headers)
+            return reply.status, headers, reply.body
         if reply.body is None:
-            return Response(status_code=reply.status, headers=headers)
-        return Response(
-            json.dumps(reply.body), status_code=reply.status, media_type="application/json", headers=headers
-        )
+            return reply.status, headers, b""
+        headers.setdefault("Content-Type", JSON)
+        return reply.status, headers, json.dumps(reply.body).encode()
 
 
 def create_sandbox(config: SandboxConfig | None = None) -> Sandbox:
