@@ -85,7 +85,9 @@ _CHUNKS = (256, 128, 64, 32, 16, 8, 4, 2, 1)
 
 
 def _insert_sql(rows: int) -> str:
-    return _INSERT_HEAD + ", ".join([_ROW] * rows) + ") ORDER BY column13"
+    # RETURNING names exactly the rows that were new (OR IGNORE skips duplicates), so no
+    # query before or after the insert is needed to tell them apart or to learn the top seq.
+    return _INSERT_HEAD + ", ".join([_ROW] * rows) + ") ORDER BY column13 RETURNING seq, event_id"
 
 
 _INSERT_SQL = {n: _insert_sql(n) for n in _CHUNKS}
@@ -438,7 +440,7 @@ class EventStore:
 
     def _run_batch(self, conn: sqlite3.Connection, jobs: builtins.list[_Job]) -> None:
         """One transaction for the whole batch: consecutive inserts go through one executemany."""
-        inserted = False
+        top = 0  # the highest seq inserted, 0 when nothing was new
         try:
             conn.execute("BEGIN IMMEDIATE")
             run: builtins.list[_Job] = []
@@ -447,11 +449,11 @@ class EventStore:
                     run.append(job)
                     continue
                 if run:
-                    inserted |= self._insert_many(conn, run)
+                    top = max(top, self._insert_many(conn, run))
                     run = []
                 job.result = job.op(conn)
             if run:
-                inserted |= self._insert_many(conn, run)
+                top = max(top, self._insert_many(conn, run))
             conn.execute("COMMIT")
         except BaseException as exc:  # noqa: BLE001 - every waiter must learn the outcome
             with contextlib.suppress(sqlite3.Error):
@@ -463,15 +465,17 @@ class EventStore:
             jobs[0].error = exc
             jobs[0].result = None
         self._complete(jobs)
-        if inserted:
-            self._announce(conn)
+        if top:
+            self._announce(top)
             self._rows_since_checkpoint += len(jobs)
             if self._rows_since_checkpoint >= _CHECKPOINT_ROWS:
                 self._rows_since_checkpoint = 0
                 self._checkpoint_due.set()
 
-    def _insert_many(self, conn: sqlite3.Connection, jobs: builtins.list[_Job]) -> bool:
-        """Insert rows; each job learns whether its row was new (first of its event id, not ignored)."""
+    def _insert_many(self, conn: sqlite3.Connection, jobs: builtins.list[_Job]) -> int:
+        """Insert rows; each job learns whether its row was new (first of its event id, not ignored).
+
+        Returns the highest seq inserted (0 if none was new)."""
         flat: builtins.list[Any] = []
         inbox_ids: set[Any] = set()
         for i, job in enumerate(jobs):
@@ -482,24 +486,21 @@ class EventStore:
                 inbox_ids.add(row[5])
             flat.extend(row)
             flat.append(i)
-        before = self._max_seq(conn)
         width = 13
         start = 0
         remaining = len(jobs)
+        new: builtins.list[tuple[int, Any]] = []
         while remaining:
             n = next(c for c in _CHUNKS if c <= remaining)
-            conn.execute(_INSERT_SQL[n], flat[start * width : (start + n) * width])
+            new += conn.execute(_INSERT_SQL[n], flat[start * width : (start + n) * width]).fetchall()
             start += n
             remaining -= n
-        found = conn.execute(
-            "SELECT json_group_array(event_id) FROM webhook_events WHERE seq > ?", (before,)
-        ).fetchone()
-        new_ids = set(json.loads(found[0])) if found and found[0] else set()
+        new_ids = {event_id for _, event_id in new}
         for job in jobs:
             event_id = job.params[0] if job.params else None
             job.result = event_id in new_ids
             new_ids.discard(event_id)  # a second copy in the same batch is a duplicate
-        return any(job.result for job in jobs)
+        return max((seq for seq, _ in new), default=0)
 
     @staticmethod
     def _complete(jobs: builtins.list[_Job]) -> None:
@@ -509,8 +510,7 @@ class EventStore:
         for soon, group in by_loop.items():
             _call_soon(soon, functools.partial(_finish_all, group))
 
-    def _announce(self, conn: sqlite3.Connection) -> None:
-        seq = self._max_seq(conn)
+    def _announce(self, seq: int) -> None:
         with self._lock:
             self._known_seq = max(self._known_seq, seq)
             listeners = list(self._listeners)
