@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .catalog import load_catalog
-from .inventory import ToolInfo
 from .paths import default_db_path
 from .policy import SafetyConfig, describe
 from .prompts import handler_factories as prompt_handlers
-from .runtime import Runtime, exposed_names, open_runtime, require_api_key
+from .runtime import Runtime, exposed_names, open_runtime, require_api_key, tool_infos
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -75,8 +74,7 @@ def surface(settings: Settings) -> Surface:
         )
         for spec in TOOL_SPECS
     }
-    infos = [ToolInfo(op.tool, op.toolset, op.effect) for op in catalog.operations]
-    infos += [ToolInfo(spec["name"], spec["toolset"], spec["effect"]) for spec in TOOL_SPECS]
+    infos = tool_infos(catalog, ((spec["name"], spec["toolset"], spec["effect"]) for spec in TOOL_SPECS))
     return Surface(
         settings=settings,
         catalog=catalog,

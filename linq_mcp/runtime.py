@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,10 +79,14 @@ class Runtime:
         self.extra_tools[tool.name] = tool
 
     def compute_exposed(self) -> list[str]:
-        infos = [ToolInfo(op.tool, op.toolset, op.effect) for op in self.catalog.operations]
-        infos += [ToolInfo(t.name, t.toolset, t.effect) for t in self.extra_tools.values()]
-        self.exposed = exposed_names(self.settings, infos)
+        extra = ((t.name, t.toolset, t.effect) for t in self.extra_tools.values())
+        self.exposed = exposed_names(self.settings, tool_infos(self.catalog, extra))
         return self.exposed
+
+
+def tool_infos(catalog: Catalog, extra: Iterable[tuple[str, str, str]]) -> list[ToolInfo]:
+    """Every tool as (name, toolset, effect): the API operations, then the extra tools."""
+    return [ToolInfo(op.tool, op.toolset, op.effect) for op in catalog.operations] + [ToolInfo(*e) for e in extra]
 
 
 def exposed_names(settings: Settings, infos: list[ToolInfo]) -> list[str]:
