@@ -9,7 +9,9 @@ What changed becomes the same normalised events as webhooks: a 2026-02-03 envelo
 built from the API objects and goes through ``webhooks.normalise``. Event ids are
 ``uuid5`` of (type, object id), so a re-poll, or a second process polling the same
 account, never stores a duplicate. The first round only learns the current state:
-history is not replayed as new events.
+history is not replayed as new events — except what is newer than the high-water mark a
+previous poller left in the same store (the newest API timestamp it had processed), so a
+reply that arrived while the server was closed still reaches the inbox after a restart.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -38,6 +41,7 @@ MESSAGES_PAGE = 30
 HOT_SECONDS = 120.0
 PENDING_SECONDS = 600.0
 MAX_BACKOFF = 300.0
+HIGH_WATER = "poller.high_water"  # the store marker: newest API timestamp processed (epoch seconds)
 
 
 def polled_event_id(event_type: str, object_id: str) -> str:
@@ -50,6 +54,17 @@ class _Seen:
     read: bool = False
     first: float = field(default_factory=time.monotonic)
     reactions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _epoch(value: Any) -> float | None:
+    """An API timestamp (ISO 8601) as epoch seconds; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
 
 
 def _owner(chat: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -131,6 +146,9 @@ class Poller:
         self._hot: dict[str, float] = {}
         self._messages: dict[str, _Seen] = {}
         self._baseline = True
+        self._resume_from: float | None = None  # a previous poller's high-water mark, if any
+        self._high: float | None = None  # the newest API timestamp processed so far
+        self._saved: float | None = None
 
     async def _get(self, path: str, query: list[tuple[str, str]]) -> Any:
         self.requests += 1
@@ -154,8 +172,22 @@ class Poller:
                 log.exception("polling round crashed; next round in %.1f s", delay)
             await anyio.sleep(delay)
 
+    def _newer(self, value: Any) -> bool:
+        """In the first round: whether this happened at or after where a previous poller stopped."""
+        at = _epoch(value)
+        return self._resume_from is not None and at is not None and at >= self._resume_from
+
+    def _saw(self, *values: Any) -> None:
+        for value in values:
+            at = _epoch(value)
+            if at is not None and (self._high is None or at > self._high):
+                self._high = at
+
     async def poll_once(self) -> int:
         """One round; returns how many new events were stored."""
+        if self._baseline and self._resume_from is None:
+            mark = await self.store.marker(HIGH_WATER)
+            self._resume_from = float(mark) if mark else None
         page = await self._get("/v3/chats", [("limit", str(CHATS_PAGE))])
         now = time.monotonic()
         stored = 0
@@ -166,8 +198,9 @@ class Poller:
             known = chat_id in self._chats
             changed = not known or self._chats[chat_id] != chat.get("updated_at")
             self._chats[chat_id] = chat.get("updated_at")
-            if not known and not self._baseline:
+            if not known and (not self._baseline or self._newer(chat.get("created_at"))):
                 stored += await self._store(_envelope("chat.created", chat_id, chat.get("created_at"), dict(chat)))
+            self._saw(chat.get("created_at"))
             if changed:
                 self._hot[chat_id] = now
             if changed or now - self._hot.get(chat_id, -HOT_SECONDS) < HOT_SECONDS:
@@ -177,6 +210,9 @@ class Poller:
                 del self._hot[chat_id]
         self._baseline = False
         self.rounds += 1
+        if self._high is not None and self._high != self._saved:
+            await self.store.set_marker(HIGH_WATER, repr(self._high))
+            self._saved = self._high
         return stored
 
     async def _poll_chat(self, chat: Mapping[str, Any]) -> int:
@@ -192,16 +228,21 @@ class Poller:
         message_id = str(m["id"])
         outbound = bool(m.get("is_from_me"))
         seen = self._messages.get(message_id)
+        stored = 0
+        self._saw(m.get("sent_at"), m.get("delivered_at"), m.get("read_at"))
         if seen is None:
             seen = self._messages[message_id] = _Seen()
-            if self._baseline:
-                seen.delivered, seen.read = bool(m.get("delivered_at")), bool(m.get("read_at"))
+            new = not self._baseline or self._newer(m.get("sent_at"))
+            if self._baseline:  # learn the state; report only what happened since a previous poller stopped
+                seen.delivered = bool(m.get("delivered_at")) and not self._newer(m.get("delivered_at"))
+                seen.read = bool(m.get("read_at")) and not self._newer(m.get("read_at"))
                 seen.reactions = _reactions(m)
-                return 0
-            kind = "message.sent" if outbound else "message.received"
-            stored = await self._store(_envelope(kind, message_id, m.get("sent_at"), _message_data(m, chat, "sent")))
-        else:
-            stored = 0
+                if not new and seen.delivered == bool(m.get("delivered_at")) and seen.read == bool(m.get("read_at")):
+                    return 0
+            if new:
+                kind = "message.sent" if outbound else "message.received"
+                data = _message_data(m, chat, "sent")
+                stored = await self._store(_envelope(kind, message_id, m.get("sent_at"), data))
         if outbound and m.get("delivered_at") and not seen.delivered:
             seen.delivered = True
             data = _message_data(m, chat, "delivered")

@@ -63,6 +63,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_delivery ON webhook_events(deli
 CREATE INDEX IF NOT EXISTS webhook_events_chat ON webhook_events(chat_id, seq);
 CREATE INDEX IF NOT EXISTS webhook_events_message ON webhook_events(message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS webhook_events_unread ON webhook_events(seq) WHERE inbox_state = 0;
+-- Small named values that readers of the API keep across restarts (e.g. the poller's high-water mark).
+CREATE TABLE IF NOT EXISTS event_markers (
+    name   TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
 """
 
 # A batch is inserted by a few multi-row statements (chunks of power-of-two sizes, so the
@@ -385,6 +390,23 @@ class EventStore:
         where = " AND ".join(["inbox_state = 0", *clauses])
         sql = f"UPDATE webhook_events SET inbox_state = 1 WHERE {where}"
         return int(await self._submit(None, lambda c: c.execute(sql, args).rowcount))
+
+    async def marker(self, name: str) -> str | None:
+        """A value kept with the events under ``name`` (None when never set)."""
+
+        def q(c: sqlite3.Connection) -> str | None:
+            row = c.execute("SELECT value FROM event_markers WHERE name = ?", (name,)).fetchone()
+            return str(row[0]) if row else None
+
+        return await self._read(q)
+
+    async def set_marker(self, name: str, value: str) -> None:
+        """Keep ``value`` under ``name``, durably, in the same database as the events."""
+        sql = (
+            "INSERT INTO event_markers (name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value"
+        )
+        await self._submit(None, lambda c: c.execute(sql, (name, value)))
 
     async def prune(self, max_age_days: float | None = None, max_events: int | None = None) -> int:
         """Delete events older than ``max_age_days`` and beyond the newest ``max_events``."""

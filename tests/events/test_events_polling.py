@@ -74,3 +74,46 @@ async def test_first_round_does_not_replay_history(sandbox: Sandbox, tmp_path: P
         await anyio.sleep(0.5)
         page = data(await client.call_tool("list_events", {"since": "0"}))
     assert [e for e in page["events"] if e["source"] == "polled"] == []
+
+
+async def received_texts(store: Any) -> list[str | None]:
+    page = await store.list(types=["message.received"], limit=100)
+    return sorted(e.text or "" for e in page.events)
+
+
+async def test_a_restarted_poller_reports_what_arrived_while_it_was_down(sandbox: Sandbox, tmp_path: Path) -> None:
+    from linq_mcp.client import LinqClient, make_http_client
+    from linq_mcp.events.poller import Poller
+    from linq_mcp.runtime import SANDBOX_BASE_URL
+    from linq_mcp.webhooks import EventStore
+
+    db_path = tmp_path / "db.sqlite3"
+    http = make_http_client(SANDBOX_BASE_URL, sandbox.api_key, transport=SandboxTransport(sandbox.app))
+    async with (
+        LinqClient(http) as client,
+        httpx.AsyncClient(
+            transport=SandboxTransport(sandbox.app),
+            base_url="http://sandbox.local",
+            headers={"Authorization": f"Bearer {sandbox.api_key}"},
+        ) as admin,
+    ):
+
+        async def text_from_sam(words: str) -> None:
+            (await admin.post("/_sandbox/inbound", json={"from": SAM, "to": LINE, "text": words})).raise_for_status()
+            await anyio.sleep(0.01)  # distinct API timestamps
+
+        await text_from_sam("history from before linq-mcp")
+        async with EventStore(db_path) as store:
+            first = Poller(client, store, 1.0)
+            await first.poll_once()  # the first poller ever: learns, reports nothing
+            await text_from_sam("while the server ran")
+            await first.poll_once()
+            assert await received_texts(store) == ["while the server ran"]
+
+        await text_from_sam("while the server was closed")
+
+        async with EventStore(db_path) as store:
+            await Poller(client, store, 1.0).poll_once()
+            assert await received_texts(store) == ["while the server ran", "while the server was closed"]
+            await Poller(client, store, 1.0).poll_once()  # and a third start adds nothing twice
+            assert await received_texts(store) == ["while the server ran", "while the server was closed"]

@@ -327,3 +327,13 @@ async def test_subscription_ends_when_the_store_closes(db_path: Path) -> None:
             await anyio.sleep(0.1)
             await store.aclose()
     assert batches == []
+
+
+async def test_a_marker_is_kept_across_reopening_and_overwritten_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    async with EventStore(path) as store:
+        assert await store.marker("poller.high_water") is None
+        await store.set_marker("poller.high_water", "1.5")
+        await store.set_marker("poller.high_water", "2.5")
+    async with EventStore(path) as store:
+        assert await store.marker("poller.high_water") == "2.5"
