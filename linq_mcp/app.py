@@ -11,6 +11,7 @@ after, or as soon as a request needs it: a client connects as fast as to a bare 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .catalog import load_catalog
+from .errors import ServerUnavailable
 from .paths import default_db_path
 from .policy import SafetyConfig, describe
 from .prompts import handler_factories as prompt_handlers
@@ -29,6 +31,8 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from .server import Surface
+
+log = logging.getLogger("linq_mcp")
 
 # How long a stdio server waits after it starts serving before it opens the runtime
 # unasked: long enough for a client's initialize → tools/list exchange to be answered first.
@@ -112,13 +116,15 @@ class OnDemand:
     """The assembled runtime, opened once: on the first request that needs it, or when warmed up.
 
     ``run()`` lives in the server's task group; ``stop()`` closes the runtime cleanly (or
-    skips opening it) once serving ends. A failure to open propagates through the task
-    group, ending the server as a failure at start would.
+    skips opening it) once serving ends. If opening fails, the server keeps answering: the
+    reason goes to stderr and every request that needs the runtime gets it as an error
+    (a stdio server cannot simply exit: its client would wait on a pipe nobody reads).
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.runtime: Runtime | None = None
+        self.failure: ServerUnavailable | None = None
         self._wanted = anyio.Event()
         self._ready = anyio.Event()
         self._stopping = anyio.Event()
@@ -126,6 +132,8 @@ class OnDemand:
     async def __call__(self) -> Runtime:
         self._wanted.set()
         await self._ready.wait()
+        if self.failure is not None:
+            raise self.failure
         assert self.runtime is not None
         return self.runtime
 
@@ -142,10 +150,18 @@ class OnDemand:
         await self._wanted.wait()
         if self._stopping.is_set():
             return
-        async with assembled(self.settings) as runtime:
-            self.runtime = runtime
+        try:
+            async with assembled(self.settings) as runtime:
+                self.runtime = runtime
+                self._ready.set()
+                await self._stopping.wait()
+        except Exception as exc:
+            if self.runtime is not None:  # it failed while closing: nothing is waiting any more
+                log.exception("closing the runtime failed")
+                return
+            self.failure = ServerUnavailable(exc)
+            log.error("%s", self.failure)
             self._ready.set()
-            await self._stopping.wait()
 
 
 async def run_server(settings: Settings) -> None:

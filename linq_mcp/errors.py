@@ -214,6 +214,16 @@ class CatalogError(LinqMCPError):
     """The bundled API description is inconsistent; raised at startup."""
 
 
+class ServerUnavailable(LinqMCPError):
+    """The runtime (client, stores, sandbox) could not be opened; every call that needs it says why."""
+
+    def __init__(self, cause: BaseException) -> None:
+        while isinstance(cause, BaseExceptionGroup) and cause.exceptions:  # the task groups' wrapping
+            cause = cause.exceptions[0]
+        self.cause = cause
+        super().__init__(f"linq-mcp could not start: {type(cause).__name__}: {scrub(str(cause))}")
+
+
 # --------------------------------------------------------------------------- scrubbing
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -856,6 +866,13 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None) -> dic
             "fix": "This was refused by the server's safety settings; only the user can change them.",
             "retryable": False,
         }
+    elif isinstance(exc, ServerUnavailable):
+        payload = {
+            "error": "server_unavailable",
+            "message": str(exc),
+            "fix": "Nothing was sent. Tell the user the server's settings (e.g. --db-path) need fixing and a restart.",
+            "retryable": False,
+        }
     elif isinstance(exc, CatalogError):
         payload = {
             "error": "internal_error",
@@ -881,6 +898,7 @@ _HEADINGS = {
     "invalid_arguments": "Invalid arguments",
     "policy_refused": "Refused by policy",
     "internal_error": "Internal error",
+    "server_unavailable": "Server unavailable",
 }
 
 

@@ -27,7 +27,7 @@ from mcp.shared.exceptions import MCPError
 
 from . import __version__
 from .catalog import listed_annotations
-from .errors import tool_error
+from .errors import ServerUnavailable, tool_error
 from .inventory import TOOLSET_DESCRIPTIONS
 from .runner import ToolResult
 from .runtime import Runtime
@@ -181,7 +181,10 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
 
     async def handler(name: str) -> Any:
         if not handlers:
-            rt = await runtime()
+            try:
+                rt = await runtime()
+            except ServerUnavailable as exc:
+                raise MCPError(code=types.INTERNAL_ERROR, message=str(exc)) from exc
             if not handlers:
                 handlers.update(rt.server_handlers())
         return handlers[name]
@@ -211,6 +214,8 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
                 result = outcome if isinstance(outcome, ToolResult) else ToolResult(dict(outcome))
             else:
                 result = await rt.runner.call(name, params.arguments, context=ctx)
+        except ServerUnavailable as exc:  # already logged once, when opening failed
+            result = ToolResult(tool_error(exc), is_error=True)
         except Exception as exc:  # last line of defence: the runner already catches everything
             log.exception("tool %s crashed", name)
             payload = tool_error(exc)

@@ -154,3 +154,23 @@ async def test_the_runtime_warms_up_unasked_after_the_delay() -> None:
 def test_live_mode_without_a_key_is_refused_before_serving() -> None:
     with pytest.raises(MissingApiKey):
         surface(Settings(api_key=None))
+
+
+async def test_a_runtime_that_cannot_open_answers_every_call_with_the_reason(tmp_path: Any) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    settings = Settings(sandbox=True, db_path=str(blocker / "db.sqlite3"))
+    opener = OnDemand(settings)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(opener.run)
+        async with Client(build_deferred_server(surface(settings), opener), mode="legacy") as client:
+            assert (await client.list_tools()).tools  # still listed: the surface needs nothing opened
+            for _ in range(2):  # and it keeps answering
+                result = await client.call_tool("list_phone_numbers", {})
+                assert result.is_error
+                assert result.structured_content is not None
+                assert result.structured_content["error"] == "server_unavailable"
+                assert "could not start" in result.structured_content["message"]
+            with pytest.raises(Exception, match="could not start"):
+                await client.read_resource("linq://inbox")
+        opener.stop()
