@@ -218,18 +218,7 @@ async def leave_chat(ctx: Ctx) -> Reply:
     mine = messaging.me(chat)
     mine.update(status="left", left_at=world.iso())
     chat["_left"] = True
-    chat["updated_at"] = world.iso()
-    await world.emit(
-        "participant.removed",
-        {
-            "handle": mine["handle"],
-            "participant": dict(mine),
-            "chat_id": chat["id"],
-            "removed_at": world.iso(),
-        },
-        trace_id=ctx.trace_id,
-        phone_number=chat["_line"],
-    )
+    await _participant_changed(ctx, chat, "participant.removed", mine, mine["handle"])
     return _accepted(ctx, "Leaving the chat")
 
 
@@ -256,13 +245,7 @@ async def add_participant(ctx: Ctx) -> Reply:
         added = messaging.make_handle(world, handle, chat["service"])
         chat["handles"].append(added)
     chat["_participants_changed"] = True
-    chat["updated_at"] = world.iso()
-    await world.emit(
-        "participant.added",
-        {"handle": handle, "participant": dict(added), "chat_id": chat["id"], "added_at": world.iso()},
-        trace_id=ctx.trace_id,
-        phone_number=chat["_line"],
-    )
+    await _participant_changed(ctx, chat, "participant.added", added, handle)
     return _accepted(ctx, f"Adding {handle} to the chat")
 
 
@@ -277,18 +260,26 @@ async def remove_participant(ctx: Ctx) -> Reply:
     target = next((h for h in messaging.others(chat) if h["handle"].lower() == handle.lower()), None)
     if target is None:
         raise invalid("handle", f"{handle} is not a participant of this chat")
-    if len(messaging.others(chat)) + 1 - 1 < 3:
+    if len(messaging.others(chat)) < 3:  # you + the others, less the one removed
         raise LinqError(409, 2015, "A group must keep at least 3 participants after a removal")
     target.update(status="removed", left_at=world.iso())
     chat["_participants_changed"] = True
+    await _participant_changed(ctx, chat, "participant.removed", target, handle)
+    return _accepted(ctx, f"Removing {handle} from the chat")
+
+
+async def _participant_changed(ctx: Ctx, chat: Doc, event_type: str, participant: Doc, handle: str) -> None:
+    """Touch the chat and emit ``participant.added`` / ``participant.removed`` for one handle
+    (``handle`` as the request spelled it)."""
+    world = ctx.world
     chat["updated_at"] = world.iso()
+    at_key = "added_at" if event_type == "participant.added" else "removed_at"
     await world.emit(
-        "participant.removed",
-        {"handle": handle, "participant": dict(target), "chat_id": chat["id"], "removed_at": world.iso()},
+        event_type,
+        {"handle": handle, "participant": dict(participant), "chat_id": chat["id"], at_key: world.iso()},
         trace_id=ctx.trace_id,
         phone_number=chat["_line"],
     )
-    return _accepted(ctx, f"Removing {handle} from the chat")
 
 
 # typing / read ------------------------------------------------------------------------------
