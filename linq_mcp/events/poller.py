@@ -172,14 +172,12 @@ class Poller:
                 log.exception("polling round crashed; next round in %.1f s", delay)
             await anyio.sleep(delay)
 
-    def _newer(self, value: Any) -> bool:
+    def _newer(self, at: float | None) -> bool:
         """In the first round: whether this happened at or after where a previous poller stopped."""
-        at = _epoch(value)
-        return self._resume_from is not None and at is not None and at >= self._resume_from
+        return self._baseline and self._resume_from is not None and at is not None and at >= self._resume_from
 
-    def _saw(self, *values: Any) -> None:
-        for value in values:
-            at = _epoch(value)
+    def _saw(self, *moments: float | None) -> None:
+        for at in moments:
             if at is not None and (self._high is None or at > self._high):
                 self._high = at
 
@@ -198,9 +196,10 @@ class Poller:
             known = chat_id in self._chats
             changed = not known or self._chats[chat_id] != chat.get("updated_at")
             self._chats[chat_id] = chat.get("updated_at")
-            if not known and (not self._baseline or self._newer(chat.get("created_at"))):
+            created = _epoch(chat.get("created_at"))
+            if not known and (not self._baseline or self._newer(created)):
                 stored += await self._store(_envelope("chat.created", chat_id, chat.get("created_at"), dict(chat)))
-            self._saw(chat.get("created_at"))
+            self._saw(created)
             if changed:
                 self._hot[chat_id] = now
             if changed or now - self._hot.get(chat_id, -HOT_SECONDS) < HOT_SECONDS:
@@ -229,17 +228,17 @@ class Poller:
         outbound = bool(m.get("is_from_me"))
         seen = self._messages.get(message_id)
         stored = 0
-        self._saw(m.get("sent_at"), m.get("delivered_at"), m.get("read_at"))
+        sent, delivered, read = (_epoch(m.get(k)) for k in ("sent_at", "delivered_at", "read_at"))
+        self._saw(sent, delivered, read)
         if seen is None:
             seen = self._messages[message_id] = _Seen()
-            new = not self._baseline or self._newer(m.get("sent_at"))
             if self._baseline:  # learn the state; report only what happened since a previous poller stopped
-                seen.delivered = bool(m.get("delivered_at")) and not self._newer(m.get("delivered_at"))
-                seen.read = bool(m.get("read_at")) and not self._newer(m.get("read_at"))
+                seen.delivered = bool(m.get("delivered_at")) and not self._newer(delivered)
+                seen.read = bool(m.get("read_at")) and not self._newer(read)
                 seen.reactions = _reactions(m)
-                if not new and seen.delivered == bool(m.get("delivered_at")) and seen.read == bool(m.get("read_at")):
+                if not (self._newer(sent) or self._newer(delivered) or self._newer(read)):
                     return 0
-            if new:
+            if not self._baseline or self._newer(sent):
                 kind = "message.sent" if outbound else "message.received"
                 data = _message_data(m, chat, "sent")
                 stored = await self._store(_envelope(kind, message_id, m.get("sent_at"), data))
