@@ -2,7 +2,8 @@
 
 ``linq-mcp`` serves MCP over stdio; ``--transport http`` serves Streamable HTTP.
 Subcommands: ``tools`` (the tool table), ``demo`` (a narrated conversation on the
-sandbox), ``sandbox`` (the simulator alone), ``webhooks`` (receiver and setup).
+sandbox), ``sandbox`` (the simulator alone), ``webhooks`` (receiver and setup),
+``install``/``uninstall`` (a client's config), ``doctor`` (a checklist with fixes).
 stdout carries protocol only; everything human goes to stderr.
 """
 
@@ -93,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "setup":
             w.add_argument("--url", required=True, help="public https URL ending in /webhooks/linq")
             w.add_argument("--events", help="comma-separated event types (default: the useful ones)")
+
+    from .install import add_arguments as add_install_arguments
+
+    add_install_arguments(sub.add_parser("install", help="add linq-mcp to an MCP client's config"))
+    add_install_arguments(sub.add_parser("uninstall", help="remove linq-mcp from a client's config"), uninstall=True)
+    doctor = sub.add_parser("doctor", help="check configuration, key, lines, webhooks, clock, clients")
+    _serve_flags(doctor)
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -159,6 +168,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run_sandbox(host=args.host, port=args.port, config_path=args.sandbox_config_file, seed=args.seed)
             return 0
+        if command in ("install", "uninstall"):
+            from .install import run_install_command
+
+            return run_install_command(command, args)
+        if command == "doctor":
+            from .doctor import run_doctor
+
+            return run_doctor(args, _flags(args))
         from . import settings as settings_mod
 
         settings = settings_mod.load(_flags(args))

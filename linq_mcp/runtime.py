@@ -105,7 +105,8 @@ def require_api_key(settings: Settings) -> None:
     """Live mode needs a key; say so before serving rather than at the first call."""
     if not settings.sandbox and not settings.api_key:
         raise MissingApiKey(
-            "no Linq API key: set LINQ_API_V3_API_KEY (or LINQ_API_KEY), or run with --sandbox to try "
+            "no Linq API key: set LINQ_API_V3_API_KEY (or LINQ_API_KEY), run 'linq login' (Linq CLI), "
+            "or run with --sandbox to try "
             "linq-mcp on the embedded simulator"
         )
 

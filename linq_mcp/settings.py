@@ -25,6 +25,7 @@ class SettingsError(ValueError):
 class Settings:
     # the Linq API
     api_key: str | None = None
+    api_key_source: str | None = None  # where the key came from (never the key itself)
     base_url: str = DEFAULT_BASE_URL
     timeout: float = 30.0
     max_retries: int = 3
@@ -216,9 +217,31 @@ def load(
         if name not in _TYPES:
             continue
         merged[name] = _coerce(name, value, f"--{name.replace('_', '-')}") if name != "safety" else value
+    if merged.get("api_key"):
+        merged.setdefault("api_key_source", _key_source(flags, environ, path))
+    else:
+        _from_linq_cli(merged, environ)
     settings = replace(Settings(), **merged)
     validate(settings)
     return settings
+
+
+def _key_source(flags: Mapping[str, Any], environ: Mapping[str, str], path: Any) -> str:
+    from .credentials import env_key_source
+
+    if flags.get("api_key"):
+        return "--api-key"
+    return env_key_source(environ) or f"config {path} [linq] api_key"
+
+
+def _from_linq_cli(merged: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """No key anywhere else: the Linq CLI's ``~/.linq/config.json`` (``LINQ_PROFILE``), as Linq's own server does."""
+    from .credentials import read_linq_cli
+
+    found = read_linq_cli(environ)
+    if found is not None and found.token:
+        merged["api_key"] = found.token
+        merged["api_key_source"] = found.source
 
 
 def validate(settings: Settings) -> None:
