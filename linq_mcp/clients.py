@@ -96,7 +96,7 @@ def read_config(path: Path) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ClientConfigError(
             f"{path} is not plain JSON ({exc.msg} at line {exc.lineno}; comments are not rewritten): "
             "add the entry by hand, shown with --print"

@@ -118,6 +118,12 @@ class Sandbox:
     def api_key(self) -> str:
         return self.world.config.api_keys[0]
 
+    def http_date(self) -> str:
+        """The ``Date`` header, on the world's clock: moving the clock skews it as a real server's would be."""
+        from email.utils import formatdate
+
+        return formatdate(self.world.clock.now(), usegmt=True)
+
     # ASGI ---------------------------------------------------------------------------
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -129,6 +135,7 @@ class Sandbox:
         status, headers, body = await self.dispatch(
             request.method, request.url.path, request.url.query, request.headers, await request.body()
         )
+        headers = {**headers, "Date": self.http_date()}
         await Response(body, status_code=status, headers=headers)(scope, receive, send)
 
     async def served_app(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -33,4 +33,12 @@ def run(host: str = "127.0.0.1", port: int = 8900, config_path: str | None = Non
     print(f"Linq sandbox listening on http://{shown_host}:{port}/api/partner", file=sys.stderr)
     print(f"API key: {sandbox.api_key}", file=sys.stderr)
     print(f"Admin API: http://{shown_host}:{port}/_sandbox (same key)", file=sys.stderr, flush=True)
-    uvicorn.run(sandbox.served_app, host=host, port=port, log_level="warning", lifespan="on", interface="asgi3")
+    uvicorn.run(
+        sandbox.served_app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        interface="asgi3",
+        date_header=False,  # the app sends Date from the world's clock
+    )

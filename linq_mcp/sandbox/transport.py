@@ -46,6 +46,7 @@ class SandboxTransport(httpx.AsyncBaseTransport):
             )
         except DroppedConnection as exc:
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request) from exc
+        headers = {**headers, "Date": self._sandbox.http_date()}
         return httpx.Response(status, headers=headers, content=body, request=request)
 
     async def aclose(self) -> None:
