@@ -116,7 +116,7 @@ def manifest() -> dict[str, Any]:
             "toolsets": {
                 "type": "string",
                 "title": "Toolsets",
-                "description": "Comma-separated: default, all, messaging, groups, media, events, rich, lines, webhooks.",
+                "description": "Comma-separated: default, all, messaging, groups, media, events, rich, lines, ...",
                 "default": "default",
                 "required": False,
             },
@@ -190,7 +190,9 @@ def check(bundle: Path) -> None:
 
         async def talk() -> list[str]:
             async with Client(params) as client:  # type: ignore[arg-type]
-                assert client.server_info.name == "linq-mcp", client.server_info
+                info = client.server_info
+                if info is None or info.name != "linq-mcp":
+                    raise SystemExit(f"build_mcpb: the bundle's server answered initialize as {info}")
                 return [t.name for t in (await client.list_tools()).tools]
 
         names = anyio.run(talk)
