@@ -189,7 +189,7 @@ def check(bundle: Path) -> None:
         params = StdioServerParameters(command=python, args=["-I", "-S", *args], env=env, cwd=tmp)
 
         async def talk() -> list[str]:
-            async with Client(params) as client:  # type: ignore[arg-type]
+            async with Client(params) as client:
                 info = client.server_info
                 if info is None or info.name != "linq-mcp":
                     raise SystemExit(f"build_mcpb: the bundle's server answered initialize as {info}")
