@@ -20,4 +20,4 @@ for e in errors:
     print(f"server.json {list(e.absolute_path)}: {e.message}")
 raise SystemExit(1 if errors else 0)
 PY
-echo "CI: bundle built, validated, unpacked and served; server.json valid"
+echo "CI bundle verdict: OK — .mcpb built, validated and packed by the official CLI, served from a clean unpack; server.json valid"
