@@ -182,3 +182,33 @@ def test_installed_clients_are_listed(home: Path, capsys: pytest.CaptureFixture[
     code, checks = doctor(capsys, "--sandbox")
     assert code == 0
     assert checks["client claude-desktop"]["status"] == "ok"
+
+
+def test_an_invalid_config_file_fails_with_a_fix(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = home / "linq-mcp.toml"
+    config.write_text("[server]\ntoolset = ['messaging']\n")  # a typo: the key is "toolsets"
+    code, checks = doctor(capsys, "--config", str(config))
+    assert code == 1
+    assert_fails_with_a_one_line_fix(checks["configuration"])
+    assert "toolset" in checks["configuration"]["detail"]
+
+
+def test_the_subscription_linq_mcp_set_up_is_checked_and_its_loss_is_a_failure(
+    home: Path, sandbox_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LINQ_API_V3_API_KEY", DEFAULT_API_KEY)
+    base = f"{sandbox_url}/api/partner"
+    assert run("webhooks", "setup", "--url", "https://hooks.example.test/webhooks/linq", "--base-url", base) == 0
+    capsys.readouterr()
+    code, checks = doctor(capsys, "--base-url", base)
+    assert code == 0, checks
+    assert checks["webhooks"]["status"] == "ok" and "hooks.example.test" in checks["webhooks"]["detail"]
+    assert checks["last event"]["detail"].startswith("none yet")
+
+    auth = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+    (sub,) = httpx.get(f"{base}/v3/webhook-subscriptions", headers=auth).json()["subscriptions"]
+    assert httpx.delete(f"{base}/v3/webhook-subscriptions/{sub['id']}", headers=auth).status_code < 300
+    code, checks = doctor(capsys, "--base-url", base)
+    assert code == 1
+    assert_fails_with_a_one_line_fix(checks["webhooks"])
+    assert "webhooks setup" in checks["webhooks"]["fix"]
