@@ -35,7 +35,10 @@ def _serve_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--base-url", dest="base_url", help="Linq API base URL")
     g.add_argument("--config", dest="config_file", help="TOML config file (see config.example.toml)")
     g = p.add_argument_group("tools")
-    g.add_argument("--toolsets", help="comma-separated: default, all, messaging, groups, media, events, ...")
+    g.add_argument(
+        "--toolsets",
+        help="comma-separated: default, all (all but payments and deprecated), messaging, groups, payments, ...",
+    )
     g.add_argument("--tools", help="comma-separated extra tools to enable")
     g.add_argument("--exclude-tools", dest="exclude_tools", help="comma-separated tools to hide")
     g.add_argument("--read-only", dest="read_only", action="store_true", default=None, help="only read tools")
@@ -143,6 +146,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from .redact import redact_logs
+
+    redact_logs()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as exc:
+        while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]  # a task group's wrapping of the one real error
         from .inventory import InventoryError
         from .policy import SafetyConfigError
         from .runtime import MissingApiKey
