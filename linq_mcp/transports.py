@@ -41,11 +41,15 @@ LOOPBACK_ORIGINS: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*",
 # Seconds a connection gets to send a request's head (line and headers).
 HEADER_TIMEOUT = 10.0
 # Seconds SIGTERM waits for calls in flight (and open streams) before cancelling them.
-DRAIN_TIMEOUT = 30
+DRAIN_TIMEOUT = 30.0
 
 
 class UnsafeBind(ValueError):
     """Serving on a non-loopback address without an auth token."""
+
+
+class CannotListen(RuntimeError):
+    """The HTTP port could not be bound (uvicorn has logged the reason)."""
 
 
 def check_bind(settings: Settings) -> None:
@@ -196,6 +200,24 @@ def http_protocol(header_timeout: float = HEADER_TIMEOUT) -> type[asyncio.Protoc
     return protocol
 
 
+class InFlight:
+    """ASGI wrapper counting the requests that are doing work (POSTs: tool calls and the like)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.count = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        self.count += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.count -= 1
+
+
 def make_uvicorn(
     app: ASGIApp,
     host: str,
@@ -203,47 +225,88 @@ def make_uvicorn(
     *,
     log_level: str = "warning",
     header_timeout: float = HEADER_TIMEOUT,
-    drain_timeout: int = DRAIN_TIMEOUT,
+    drain_timeout: float = DRAIN_TIMEOUT,
 ) -> uvicorn.Server:
     """A uvicorn server with the head deadline, secret-free logs and a draining SIGTERM."""
     import uvicorn
 
+    in_flight = InFlight(app)
     config = uvicorn.Config(
-        app,
+        in_flight,
         host=host,
         port=port,
         log_level=log_level.lower(),
         lifespan="on",
         http=http_protocol(header_timeout),
-        timeout_graceful_shutdown=drain_timeout,
     )
     redact_logs(("", "uvicorn", "uvicorn.error", "uvicorn.access"))  # Config has set up uvicorn's handlers
-    return _draining_server_class()(config)
+    server = _draining_server_class()(config)
+    server.in_flight = in_flight  # type: ignore[attr-defined]
+    server.drain_timeout = drain_timeout  # type: ignore[attr-defined]
+    return server
 
 
 def _draining_server_class() -> type[uvicorn.Server]:
     import uvicorn
 
     class DrainingServer(uvicorn.Server):
-        """uvicorn's graceful shutdown on SIGTERM/SIGINT, without re-raising the signal afterwards.
+        """On SIGTERM/SIGINT: stop accepting, let calls in flight finish, close streams, exit 0.
 
-        uvicorn drains (stops accepting, lets calls in flight finish) and then raises the
-        captured signal again, so the process dies with -15 after all. Here the drain is the
-        end: serving returns and the process exits 0.
+        uvicorn alone gets this wrong for MCP twice over: sse-starlette ends every SSE
+        response (a tool call's answer among them) the moment the server starts shutting
+        down, and uvicorn raises the signal again once done, so the process dies with -15.
+        Here the signal only sets ``should_exit``; the shutdown waits for POSTs in flight
+        (up to ``drain_timeout``), then shuts the app down, which ends the sessions and
+        their idle streams, and serving returns normally.
         """
+
+        in_flight: InFlight
+        drain_timeout: float
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             if threading.current_thread() is not threading.main_thread():
                 yield
                 return
+
+            # A plain function, not a bound method: sse-starlette looks for the server
+            # behind the SIGTERM handler to cut its streams early.
+            def on_signal(sig: int, frame: Any) -> None:
+                if self.should_exit and sig == signal.SIGINT:
+                    self.force_exit = True  # a second Ctrl-C: stop waiting
+                self.should_exit = True
+
             handled = (signal.SIGINT, signal.SIGTERM)
-            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            original = {sig: signal.signal(sig, on_signal) for sig in handled}
             try:
                 yield
             finally:
                 for sig, handler in original.items():
                     signal.signal(sig, handler)
+
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            for listener in self.servers:
+                listener.close()
+            for sock in sockets or []:
+                sock.close()
+            for connection in list(self.server_state.connections):
+                connection.shutdown()  # idle ones close now; busy ones after their response
+            deadline = asyncio.get_running_loop().time() + self.drain_timeout
+            while self.in_flight.count and not self.force_exit and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            if not self.force_exit:
+                await self.lifespan.shutdown()  # ends the MCP sessions and their open streams
+            while self.server_state.connections and not self.force_exit:
+                if asyncio.get_running_loop().time() >= deadline + 5:
+                    break
+                await asyncio.sleep(0.05)
+            for connection in list(self.server_state.connections):
+                connection.transport.close()  # whatever is left after the deadline
+            for task in self.server_state.tasks:
+                task.cancel(msg="shutting down")
+            for listener in self.servers:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(listener.wait_closed(), 5)
 
     return DrainingServer
 
@@ -251,4 +314,7 @@ def _draining_server_class() -> type[uvicorn.Server]:
 async def serve_http(runtime: Runtime, *, extra_routes: list[BaseRoute] | None = None) -> None:
     s = runtime.settings
     app = create_http_app(runtime, extra_routes=extra_routes)
-    await make_uvicorn(app, s.host, s.port, log_level=s.log_level).serve()
+    try:
+        await make_uvicorn(app, s.host, s.port, log_level=s.log_level).serve()
+    except SystemExit:  # uvicorn exits when it cannot bind, after logging why
+        raise CannotListen(f"cannot listen on {s.host}:{s.port} (is another server using that port?)") from None
