@@ -226,6 +226,7 @@ def make_uvicorn(
     log_level: str = "warning",
     header_timeout: float = HEADER_TIMEOUT,
     drain_timeout: float = DRAIN_TIMEOUT,
+    access_log: bool = True,
 ) -> uvicorn.Server:
     """A uvicorn server with the head deadline, secret-free logs and a draining SIGTERM."""
     import uvicorn
@@ -238,6 +239,7 @@ def make_uvicorn(
         log_level=log_level.lower(),
         lifespan="on",
         http=http_protocol(header_timeout),
+        access_log=access_log,
     )
     redact_logs(("", "uvicorn", "uvicorn.error", "uvicorn.access"))  # Config has set up uvicorn's handlers
     server = _draining_server_class()(config)

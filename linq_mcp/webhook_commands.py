@@ -62,8 +62,7 @@ def run_webhooks_command(action: str | None, settings: Settings, args: argparse.
 
 # serve -------------------------------------------------------------------------------------
 def _serve(settings: Settings) -> int:
-    import uvicorn
-
+    from .transports import make_uvicorn
     from .webhooks import EventStore, create_receiver_app
 
     path = database_path(settings)
@@ -78,7 +77,8 @@ def _serve(settings: Settings) -> int:
         file=sys.stderr,
     )
     level = settings.log_level.lower()
-    uvicorn.run(app, host=settings.host, port=port, log_level=level, access_log=False)
+    server = make_uvicorn(app, settings.host, port, log_level=level, access_log=False)
+    server.run()  # the head deadline, redacted logs, and a SIGTERM that drains
     return 0
 
 

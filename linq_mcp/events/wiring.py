@@ -87,7 +87,17 @@ class _EmbeddedUvicorn:
             def capture_signals(self) -> Generator[None, None, None]:
                 yield
 
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, access_log=False, lifespan="off")
+        from ..transports import http_protocol  # half-sent requests are closed here too
+
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            http=http_protocol(),
+        )
         self.server = Server(config)
 
     async def serve(self) -> None:
