@@ -66,6 +66,7 @@ def _serve(settings: Settings) -> int:
     from .webhooks import EventStore, create_receiver_app
 
     path = database_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)  # a bad --db-path is one line now, not a startup traceback
     secrets = configured_secrets(settings, path)
     if not secrets:
         _err("no webhook secret: run 'linq-mcp webhooks setup --url …' or set LINQ_WEBHOOK_SECRET")

@@ -266,3 +266,17 @@ def test_webhooks_setup_on_an_api_failure_is_one_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "webhooks setup failed" in one_line(proc)
+
+
+def test_webhooks_serve_with_a_database_path_that_cannot_exist_is_one_line(tmp_path: Path) -> None:
+    proc = run_cli(
+        "webhooks",
+        "serve",
+        "--db-path",
+        "/proc/no/such/dir/db.sqlite3",
+        "--port",
+        str(free_port()),
+        extra_env={"LINQ_WEBHOOK_SECRET": "whsec_for_this_test"},
+    )
+    assert proc.returncode == 2
+    assert "/proc/no" in one_line(proc)
