@@ -39,6 +39,7 @@ from .errors import (
     OutcomeUnknownError,
     api_error_from_response,
 )
+from .redact import register_secret
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -61,7 +62,7 @@ GATEWAY_STATUSES = frozenset({502, 503, 504})
 # The request never reached Linq: always safe to try again.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The request never left us and never will: retrying cannot help.
-NOT_SENT_FATAL = (httpx.UnsupportedProtocol, httpx.ProxyError)
+NOT_SENT_FATAL = (httpx.UnsupportedProtocol, httpx.ProxyError, httpx.LocalProtocolError)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def make_http_client(
     the Authorization header elsewhere). httpx's own INFO request log prints full URLs,
     query values included (phone numbers), so it is quieted unless configured already.
     """
+    register_secret(api_key)  # whatever Linq echoes, the key never leaves this process
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:

@@ -29,6 +29,7 @@ from . import __version__
 from .catalog import listed_annotations
 from .errors import ServerUnavailable, tool_error
 from .inventory import TOOLSET_DESCRIPTIONS
+from .redact import redact
 from .runner import ToolResult
 from .runtime import Runtime
 
@@ -151,6 +152,8 @@ def tool_definitions(surface: Surface) -> list[types.Tool]:
 
 
 def to_call_result(result: ToolResult) -> types.CallToolResult:
+    """The one exit where outcomes become tool results: no secret passes it, whatever Linq echoed."""
+    result = ToolResult(redact(result.structured), result.is_error, redact(result.note))
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=result.text)],
         structured_content=result.structured,
@@ -184,14 +187,15 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
             try:
                 rt = await runtime()
             except ServerUnavailable as exc:
-                raise MCPError(code=types.INTERNAL_ERROR, message=str(exc)) from exc
+                raise MCPError(code=types.INTERNAL_ERROR, message=redact(str(exc))) from exc
             if not handlers:
                 handlers.update(rt.server_handlers())
         return handlers[name]
 
     def forward(name: str) -> Callable[..., Awaitable[Any]]:
         async def forwarded(ctx: ServerRequestContext[Any], params: Any) -> Any:
-            return await (await handler(name))(ctx, params)
+            # Resources, prompts, completions: the same rule as tool results, no secret out.
+            return redact(await (await handler(name))(ctx, params))
 
         forwarded.__name__ = name
         return forwarded
