@@ -66,6 +66,10 @@ class LimitsConfig:
     contact_card_calls: int = 3  # POST+PATCH per phone number ...
     contact_card_window: float = 600.0  # ... per this many seconds
     reputation_audit_cooldown: float = 900.0  # after an audit finishes, before the next may start
+    # Participants including you. Carriers cap SMS/MMS groups at "about 20, sometimes 10";
+    # we take the stricter 10. Any group: 31 recipients + you.
+    sms_group_max: int | None = 10
+    group_max: int = 32
 
 
 @dataclass
