@@ -92,6 +92,17 @@ class FaultConfig:
 
 
 @dataclass
+class FailuresConfig:
+    """Asynchronous failures at a seeded rate: a 202 send that later gets ``message.failed``,
+    a pending group rename/icon change that gets ``chat.group_*_update_failed``."""
+
+    rate: float = 0.0  # fraction of outbound messages that fail after they were accepted
+    codes: dict[str, float] = field(default_factory=lambda: {"4001": 1.0})  # message.failed code -> weight
+    group_update_rate: float = 0.0  # fraction of group renames / icon changes that fail
+    group_update_codes: dict[str, float] = field(default_factory=lambda: {"4001": 1.0})  # 3007 | 4001
+
+
+@dataclass
 class WebhookDeliveryConfig:
     retry_schedule: list[float] = field(default_factory=lambda: [0, 2, 4, 8, 16, 30])
     timeout: float = 10.0
@@ -159,6 +170,7 @@ class SandboxConfig:
     timing: TimingConfig = field(default_factory=TimingConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
+    failures: FailuresConfig = field(default_factory=FailuresConfig)
     webhooks: WebhookDeliveryConfig = field(default_factory=WebhookDeliveryConfig)
     # Hosts whose plain-http webhook targets are accepted (Linq itself demands https).
     http_webhook_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -185,6 +197,7 @@ _NESTED: dict[str, Any] = {
     "timing": TimingConfig,
     "limits": LimitsConfig,
     "faults": FaultConfig,
+    "failures": FailuresConfig,
     "webhooks": WebhookDeliveryConfig,
 }
 

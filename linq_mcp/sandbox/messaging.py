@@ -769,6 +769,7 @@ async def send(
         content=content,
         kind=kind,
     )
+    message["_trace_id"] = trace_id  # a later message.failed carries the send's trace
     chat["_typing"] = False
     ratelimit.record(world, chat["_line"], other_handles(chat))
     world.count("messages.sent")

@@ -75,7 +75,13 @@ async def _emit_progress(world: World, stage: str, chat: Doc, message: Doc, trac
 
 
 async def _on_sent(world: World, chat: Doc, message: Doc, trace_id: str | None) -> None:
+    from . import failures
+
     if not _alive(world, message) or message["delivery_status"] != "pending":
+        return
+    failure = failures.take(world, "message", chat["id"])
+    if failure is not None:  # accepted with 202, never reaches the phone
+        await failures.fail_message(world, message, failure["code"], failure.get("reason"), trace_id)
         return
     now = world.iso()
     message.update(delivery_status="sent", sent_at=now, updated_at=now, _sent_ts=world.now())

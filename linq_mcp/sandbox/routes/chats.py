@@ -7,7 +7,7 @@ import re
 from functools import partial
 from typing import Any
 
-from .. import idempotency, messaging
+from .. import failures, idempotency, messaging
 from ..errors import LinqError, bad_phone, invalid, missing, rate_limited
 from ..messaging import Doc
 from ..router import Ctx, Reply, Router
@@ -166,6 +166,10 @@ async def update_chat(ctx: Ctx) -> Reply:
 
 
 async def _apply_name(world: World, chat: Doc, name: str | None, trace_id: str) -> None:
+    failure = failures.take(world, "group_name", chat["id"])
+    if failure is not None:
+        await failures.group_update_failed(world, chat, "group_name", failure["code"], trace_id)
+        return
     old = chat["display_name"] if chat.get("_named") else None
     chat["display_name"] = name if name is not None else ", ".join(messaging.other_handles(chat))
     chat["_named"] = name is not None
@@ -185,6 +189,10 @@ async def _apply_name(world: World, chat: Doc, name: str | None, trace_id: str) 
 
 
 async def _apply_icon(world: World, chat: Doc, icon: str | None, trace_id: str) -> None:
+    failure = failures.take(world, "group_icon", chat["id"])
+    if failure is not None:
+        await failures.group_update_failed(world, chat, "group_icon", failure["code"], trace_id)
+        return
     if icon is not None and not icon.lower().split("?", 1)[0].endswith(ICON_EXTENSIONS):
         await world.emit(
             "chat.group_icon_update_failed",
