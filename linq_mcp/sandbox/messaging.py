@@ -329,6 +329,7 @@ def _check_text(part: Doc, where: str) -> None:
                 and animation not in TEXT_ANIMATIONS
             ):
                 raise LinqError(400, 1004, f"Invalid message content: {where}.text_decorations[{i}] unknown style")
+        _check_overlaps(decorations, where)
     if part.get("mention_range") is not None and not _ranges_ok(part.get("mention_range"), length):
         raise LinqError(400, 1004, f"Invalid message content: {where}.mention_range")
     stickers = part.get("inline_stickers")
@@ -345,6 +346,46 @@ def _check_text(part: Doc, where: str) -> None:
                     400,
                     1004,
                     f"Invalid message content: {where}.inline_stickers[{i}] needs one of url|attachment_id",
+                )
+        _check_stickers(stickers, decorations or [], where)
+
+
+def _overlap(a: list[int], b: list[int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _check_overlaps(decorations: list[Doc], where: str) -> None:
+    """Styles may overlap each other; an animation may not overlap anything."""
+    for i, deco in enumerate(decorations):
+        if deco.get("animation") is None:
+            continue
+        for j, other in enumerate(decorations):
+            if i != j and _overlap(deco["range"], other["range"]):
+                raise LinqError(
+                    400,
+                    1004,
+                    f"Invalid message content: {where}.text_decorations[{i}] is an animation overlapping "
+                    f"text_decorations[{j}]; animations may not overlap anything",
+                )
+
+
+def _check_stickers(stickers: list[Doc], decorations: list[Doc], where: str) -> None:
+    """At most 10 distinct images; no overlap with each other or with a decoration."""
+    images = {str(s.get("url") or s.get("attachment_id")) for s in stickers}
+    if len(images) > 10:
+        raise LinqError(
+            400, 1004, f"Invalid message content: {where}.inline_stickers use {len(images)} images (max 10)"
+        )
+    for i, sticker in enumerate(stickers):
+        for j, other in enumerate(stickers[:i]):
+            if _overlap(sticker["range"], other["range"]):
+                raise LinqError(
+                    400, 1004, f"Invalid message content: {where}.inline_stickers[{i}] overlaps inline_stickers[{j}]"
+                )
+        for j, deco in enumerate(decorations):
+            if _overlap(sticker["range"], deco["range"]):
+                raise LinqError(
+                    400, 1004, f"Invalid message content: {where}.inline_stickers[{i}] overlaps text_decorations[{j}]"
                 )
 
 

@@ -300,10 +300,18 @@ async def _participant_changed(ctx: Ctx, chat: Doc, event_type: str, participant
 
 
 # typing / read ------------------------------------------------------------------------------
+def _no_typing_in_groups(chat: Doc) -> None:
+    """The catalog (G.3) disagrees: OAS "not supported", a docs page "403", SDK 0.65 "works".
+    We take the stricter reading: 403/2011."""
+    if chat["is_group"]:
+        raise LinqError(403, 2011, "Feature not available: typing indicators are not supported in group chats")
+
+
 @router.post("/v3/chats/{chat_id}/typing", "start_typing")
 async def start_typing(ctx: Ctx) -> Reply:
     chat = _active_chat(ctx)
     messaging.require_eligible(_line_of(ctx.world, chat))
+    _no_typing_in_groups(chat)
     chat["_typing"] = chat["service"] == "iMessage"  # RCS/SMS: accepted, nothing shown
     chat["_typing_since"] = ctx.world.now()
     return Reply(204)
@@ -313,6 +321,7 @@ async def start_typing(ctx: Ctx) -> Reply:
 async def stop_typing(ctx: Ctx) -> Reply:
     chat = _active_chat(ctx)
     messaging.require_eligible(_line_of(ctx.world, chat))
+    _no_typing_in_groups(chat)
     chat["_typing"] = False
     return Reply(204)
 
