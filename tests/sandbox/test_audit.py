@@ -469,3 +469,65 @@ async def test_v2026_message_timestamps_follow_the_event(http: httpx.AsyncClient
             assert got == expected[event.event_type], event.event_type
             seen.add(event.event_type)
     assert seen == set(expected)
+
+
+# A: per-operation rules no other test held -------------------------------------------------------
+async def test_an_edit_over_10000_characters_is_refused(http: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    chat = await create(http, [AVA])
+    await advance_clock(sandbox.world, 0.1)
+    r = await http.patch(f"/v3/messages/{chat['message']['id']}", json={"text": "x" * 10001})
+    assert r.status_code == 400
+
+
+async def test_an_upload_url_expires_after_15_minutes(http: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    slot = (
+        await http.post("/v3/attachments", json={"filename": "a.png", "content_type": "image/png", "size_bytes": 3})
+    ).json()
+    await advance_clock(sandbox.world, 15 * 60 + 1)
+    put = await http.put(slot["upload_url"], content=b"png", headers=slot["required_headers"])
+    assert put.status_code == 403
+
+
+async def test_leaving_a_direct_chat_is_409(http: httpx.AsyncClient) -> None:
+    chat = await create(http, [AVA])
+    assert (await http.post(f"/v3/chats/{chat['id']}/leave")).status_code == 409
+
+
+async def test_check_rcs_from_a_line_without_rcs_is_503_4009() -> None:
+    from linq_mcp.sandbox.app import create_sandbox
+    from linq_mcp.sandbox.config import LineConfig, SandboxConfig
+    from linq_mcp.sandbox.transport import SandboxTransport
+
+    box = create_sandbox(SandboxConfig(lines=[LineConfig(phone_number="+15550100009", line_type="SMS")]))
+    async with httpx.AsyncClient(
+        transport=SandboxTransport(box.app),
+        base_url="http://sandbox.local/api/partner",
+        headers={"Authorization": f"Bearer {box.api_key}"},
+    ) as http:
+        r = await http.post("/v3/capability/check_rcs", json={"address": AVA, "from": "+15550100009"})
+    assert code(r) == (503, 4009)
+
+
+async def test_a_poll_is_delivered_as_poll_events_not_message_events(http: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    chat = await create(http, [AVA])
+    await advance_clock(sandbox.world, 5)
+    before = len(sandbox.world.events)
+    r = await http.post(f"/v3/chats/{chat['id']}/polls", json={"poll": {"options": [{"text": "a"}, {"text": "b"}]}})
+    await advance_clock(sandbox.world, 5)
+    kinds = [e.event_type for e in sandbox.world.events[before:] if e.data.get("message_id") == r.json()["message_id"]]
+    assert "poll.sent" in kinds and not any(k.startswith("message.") for k in kinds)
+
+
+async def test_an_inline_sticker_needs_one_source_and_no_mention(http: httpx.AsyncClient) -> None:
+    group = await create(http, [AVA, OUT])
+    both = {"range": [0, 1], "url": "https://cdn.linqapp.com/s/1.png", "attachment_id": str(uuid.uuid4())}
+    two_sources = {"type": "text", "value": "hey", "inline_stickers": [both]}
+    with_mention = {
+        "type": "text",
+        "value": "hey",
+        "inline_stickers": [_sticker(0, 1)],
+        "mention": AVA,
+        "mention_range": [1, 3],
+    }
+    assert code(await send(http, group["id"], {"parts": [two_sources]})) == (400, 1004)
+    assert code(await send(http, group["id"], {"parts": [with_mention]})) == (400, 1004)
