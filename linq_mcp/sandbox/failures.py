@@ -109,7 +109,7 @@ async def fail_message(world: World, message: Doc, code: int, reason: str | None
     message["delivery_status"] = "failed"
     message["updated_at"] = world.iso()
     data = poll_event(world, chat, message)
-    for key in ("sent_at", "delivered_at", "read_at", "updated_at"):
+    for key in ("sent_at", "delivered_at", "read_at", "created_at", "updated_at"):
         data.pop(key, None)
     data.update(error={"code": code, "message": text}, failed_at=world.iso())
     await world.emit("poll.failed", data, trace_id=trace_id, phone_number=chat["_line"])

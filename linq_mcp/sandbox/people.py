@@ -252,6 +252,7 @@ def poll_event(world: World, chat: Doc, message: Doc) -> dict[str, Any]:
         "sent_at": message.get("sent_at"),
         "delivered_at": message.get("delivered_at"),
         "read_at": message.get("read_at"),
+        "created_at": message["created_at"],
         "updated_at": message["updated_at"],
     }
 

@@ -531,3 +531,52 @@ async def test_an_inline_sticker_needs_one_source_and_no_mention(http: httpx.Asy
     }
     assert code(await send(http, group["id"], {"parts": [two_sources]})) == (400, 1004)
     assert code(await send(http, group["id"], {"parts": [with_mention]})) == (400, 1004)
+
+
+def _sdk_models() -> dict[str, Any]:
+    """SDK 0.65's webhook event models by event type (``chat.typing_indicator.started`` ->
+    ``ChatTypingIndicatorStartedWebhookEvent``)."""
+    import typing
+
+    from linq.types import UnwrapWebhookEvent
+
+    members = typing.get_args(typing.get_args(UnwrapWebhookEvent)[0])
+    return {m.__name__: m for m in members}
+
+
+def _model_name(event_type: str) -> str:
+    return "".join(w.capitalize() for w in re.split(r"[._]", event_type)) + "WebhookEvent"
+
+
+async def test_every_event_the_sandbox_emits_validates_as_the_sdk_model(
+    http: httpx.AsyncClient, sandbox: Sandbox
+) -> None:
+    """SDK 0.65 as the oracle for the events the OAS does not document (polls, location, ...)."""
+    from linq_mcp.sandbox.webhooks import envelope
+
+    await _every_documented_event(http, sandbox)
+    chat = await create(http, [AVA], text("more"))
+    await advance_clock(sandbox.world, 5)
+    await http.patch(f"/v3/messages/{chat['message']['id']}", json={"text": "edited"})
+    poll = await http.post(f"/v3/chats/{chat['id']}/polls", json={"poll": {"options": [{"text": "a"}, {"text": "b"}]}})
+    await http.post(f"/v3/messages/{poll.json()['message_id']}/poll/options", json={"options": [{"text": "c"}]})
+    await http.post(f"/v3/chats/{chat['id']}/location/request")
+    await http.post(f"/v3/chats/{chat['id']}/background", json={"type": "color", "shades": ["#000000", "#ffffff"]})
+    await advance_clock(sandbox.world, 5)
+    await http.request("DELETE", f"/v3/chats/{chat['id']}/location", json={"handle": AVA})
+    await http.post("/v3/contact_card", json={"phone_number": LINE, "first_name": "Linq"})
+    await advance_clock(sandbox.world, 5)
+    models = _sdk_models()
+    checked = set()
+    for event in sandbox.world.events:
+        model = models.get(_model_name(event.event_type))
+        assert model is not None, f"the SDK has no model for {event.event_type}"
+        model.model_validate(envelope(event, "2026-02-03", "partner_sandbox"))
+        checked.add(event.event_type)
+    assert {
+        "poll.sent",
+        "poll.updated",
+        "location.sharing.started",
+        "message.edited",
+        "contact_card.created",
+    } <= checked

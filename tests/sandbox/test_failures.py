@@ -15,6 +15,7 @@ import pytest
 from linq.types.chat_group_name_update_failed_webhook_event import ChatGroupNameUpdateFailedWebhookEvent
 from linq.types.message_failed_webhook_event import MessageFailedWebhookEvent
 from linq.types.phone_number_status_updated_webhook_event import PhoneNumberStatusUpdatedWebhookEvent
+from linq.types.poll_failed_webhook_event import PollFailedWebhookEvent
 from sandbox_oas import event_errors
 
 from linq_mcp.sandbox.admin import advance_clock
@@ -144,6 +145,7 @@ async def test_a_poll_fails_as_poll_failed(http: httpx.AsyncClient, sandbox: San
     await advance_clock(sandbox.world, 5)
     [failed] = events(sandbox, "poll.failed")
     assert failed.data["error"]["code"] == 4005 and failed.data["message_id"] == r.json()["message_id"]
+    PollFailedWebhookEvent.model_validate(envelope(failed, "2026-02-03", "partner_sandbox"))
 
 
 # group rename / icon ------------------------------------------------------------------------------
