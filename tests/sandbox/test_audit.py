@@ -580,3 +580,67 @@ async def test_every_event_the_sandbox_emits_validates_as_the_sdk_model(
         "message.edited",
         "contact_card.created",
     } <= checked
+
+
+@pytest.fixture
+async def strict_sdk(sandbox: Sandbox) -> Any:
+    """linq-python 0.65 with strict response validation: every response must parse as its model."""
+    from linq import AsyncLinqAPIV3
+
+    from linq_mcp.sandbox.transport import SandboxTransport
+
+    client = AsyncLinqAPIV3(
+        api_key=sandbox.api_key,
+        base_url="http://sandbox.local/api/partner",
+        http_client=httpx.AsyncClient(transport=SandboxTransport(sandbox.app)),
+        max_retries=0,
+        _strict_response_validation=True,
+    )
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def test_responses_parse_strictly_as_the_sdk_models(strict_sdk: Any, sandbox: Sandbox) -> None:
+    """SDK 0.65 as the oracle for response shapes, across the messaging, group, rich and line operations."""
+    sdk = strict_sdk
+    created = await sdk.chats.create(from_=LINE, to=[AVA], message=text("hello"))
+    chat_id, message_id = created.chat.id, created.chat.message.id
+    await advance_clock(sandbox.world, 5)
+    await sdk.chats.list_chats(from_=LINE)
+    await sdk.chats.retrieve(chat_id)
+    await sdk.chats.messages.send(chat_id, message=text("two"))
+    await sdk.chats.messages.list(chat_id)
+    await sdk.messages.retrieve(message_id)
+    await sdk.messages.update(message_id, text="edited")
+    await sdk.messages.add_reaction(message_id, operation="add", type="like")
+    await sdk.messages.list_messages_thread(message_id)
+    await sdk.messages.create(to=[RITA], message=text("by handles"))
+    group = await sdk.chats.create(from_=LINE, to=[AVA, STEVE, OUT], message=text("group"))
+    await sdk.chats.update(group.chat.id, display_name="Club")
+    await sdk.chats.participants.add(group.chat.id, handle="+15557770002")
+    await sdk.chats.participants.remove(group.chat.id, handle="+15557770002")
+    poll = await sdk.chats.polls.create(chat_id, poll={"options": [{"text": "a"}, {"text": "b"}]})
+    await sdk.messages.poll.retrieve(poll.message_id)
+    await sdk.messages.poll.add_options(poll.message_id, options=[{"text": "c"}])
+    await sdk.messages.poll.vote(poll.message_id, operation="add", option_id=poll.poll.options[0].option_id)
+    await sdk.chats.location.request(chat_id)
+    await advance_clock(sandbox.world, 5)
+    await sdk.chats.location.retrieve(chat_id)
+    await sdk.chats.send_voicememo(chat_id, voice_memo_url="https://cdn.example/m.m4a")
+    await sdk.capability.check_i_message(address=AVA)
+    await sdk.capability.check_RCS(address=RITA)
+    lines = await sdk.phone_numbers.list()
+    await sdk.phone_numbers.update(lines.phone_numbers[0].id, forwarding_number="+15551110000")
+    audit = await sdk.phone_numbers.start_reputation_audit(LINE)
+    await sdk.phone_numbers.get_reputation_audit(audit.audit_id, phone_number=LINE)
+    await sdk.available_number.retrieve()
+    await sdk.contact_card.create(phone_number=LINE, first_name="Linq")
+    await sdk.contact_card.retrieve()
+    await sdk.blocked_handles.block(handle="+15559990000")
+    await sdk.blocked_handles.list()
+    await sdk.experiences.list()
+    await sdk.webhook_events.list()
+    attachment = await sdk.attachments.create(filename="a.png", content_type="image/png", size_bytes=3)
+    await sdk.attachments.retrieve(attachment.attachment_id)
