@@ -326,11 +326,15 @@ async def failures_next(ctx: Ctx) -> Reply:
 
 @router.post("/_sandbox/messages/{message_id}/fail", "_admin_fail_message")
 async def fail_message(ctx: Ctx) -> Reply:
-    """Fail an outbound message still on its way (pending or sent), now: ``{code, reason?}``."""
+    """Fail an outbound message still on its way (pending or sent), now: ``{code, reason?,
+    then_delivered?}``."""
     world = ctx.world
     body = ctx.body(required=False)
+    then_delivered = body.get("then_delivered", False)
+    if not isinstance(then_delivered, bool):
+        raise invalid("then_delivered", "must be a boolean")
     message = await failures.fail_message_now(
-        world, ctx.path_params["message_id"], _code(body, "message"), _reason(body)
+        world, ctx.path_params["message_id"], _code(body, "message"), _reason(body), then_delivered=then_delivered
     )
     return Reply(200, {"message": messaging.message_view(message), "event": event_view(world.events[-1])})
 

@@ -13,7 +13,9 @@ timeline (``people._on_sent``) and the group-update timers (``routes/chats.py``)
 
 from __future__ import annotations
 
+import copy
 import random
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from . import messaging
@@ -115,15 +117,55 @@ async def fail_message(world: World, message: Doc, code: int, reason: str | None
     await world.emit("poll.failed", data, trace_id=trace_id, phone_number=chat["_line"])
 
 
-async def fail_message_now(world: World, message_id: str, code: int, reason: str | None) -> Doc:
-    """Admin: fail an outbound message that is still on its way (pending or sent)."""
+async def fail_message_now(
+    world: World, message_id: str, code: int, reason: str | None, *, then_delivered: bool = False
+) -> Doc:
+    """Admin: fail an outbound message that is still on its way (pending or sent).
+
+    ``then_delivered``: the rare case SDK 0.65 warns of — the phone gets it after all, and
+    (iMessage 1:1) a ``message.delivered`` follows the ``message.failed``."""
     message = messaging.get_message(world, message_id)
     if not message["is_from_me"]:
         raise invalid("message_id", "only messages you sent can fail")
     if message["delivery_status"] not in ("pending", "queued", "sent"):
         raise LinqError(409, 2015, f"Message {message_id} is already {message['delivery_status']}")
     await fail_message(world, message, code, reason, message.get("_trace_id"))
+    if then_delivered:
+        world.scheduler.call_later(
+            world.config.timing.delivered, partial(_delivered_after_all, world, message, message.get("_trace_id"))
+        )
     return message
+
+
+async def _delivered_after_all(world: World, message: Doc, trace_id: str | None) -> None:
+    from .people import has_receipts
+
+    chat = world.chats.get(message["chat_id"])
+    if chat is None:
+        return
+    now = world.iso()
+    for handle in messaging.others(chat):
+        world.deliveries.append(
+            {
+                "to": handle["handle"],
+                "from": chat["_line"],
+                "chat_id": chat["id"],
+                "message_id": message["id"],
+                "kind": message.get("_kind", "message"),
+                "service": message["service"],
+                "parts": copy.deepcopy(message.get("parts") or []),
+                "at": now,
+            }
+        )
+    if has_receipts(chat, message):
+        message.update(
+            delivery_status="delivered",
+            is_delivered=True,
+            delivered_at=now,
+            sent_at=message.get("sent_at") or now,
+            updated_at=now,
+        )
+        await messaging.emit_message(world, "message.delivered", chat, message, trace_id)
 
 
 async def group_update_failed(world: World, chat: Doc, field: str, code: int, trace_id: str | None) -> None:

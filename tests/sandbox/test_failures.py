@@ -120,6 +120,18 @@ async def test_a_sent_message_can_be_failed_on_demand(http: httpx.AsyncClient, s
     assert not events(sandbox, "message.delivered")
 
 
+async def test_a_failed_message_can_still_be_delivered_after_all(http: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    """SDK 0.65: in rare cases a message.delivered follows a message.failed."""
+    sent = await send_new(http)
+    message_id = sent.json()["chat"]["message"]["id"]
+    await http.post(f"{ADMIN}/messages/{message_id}/fail", json={"code": 4001, "then_delivered": True})
+    await advance_clock(sandbox.world, 5)
+    order = [e.event_type for e in sandbox.world.events if e.data.get("message_id", e.data.get("id")) == message_id]
+    assert order == ["message.failed", "message.delivered"]
+    assert [d["to"] for d in sandbox.world.deliveries if d["message_id"] == message_id] == [AVA]
+    conforms(events(sandbox, "message.delivered")[0])
+
+
 async def test_a_delivered_message_cannot_be_failed(http: httpx.AsyncClient, sandbox: Sandbox) -> None:
     sent = await send_new(http)
     await advance_clock(sandbox.world, 5)
@@ -254,6 +266,25 @@ async def test_a_failure_rate_is_seeded_and_never_shifts_ids() -> None:
 async def test_a_failure_rate_of_one_fails_every_send() -> None:
     _, statuses = await _run(SandboxConfig.from_dict({"failures": {"rate": 1.0}}), 3)
     assert statuses == ["failed"] * 3
+
+
+async def test_a_group_update_rate_of_one_fails_every_rename() -> None:
+    sandbox = create_sandbox(
+        SandboxConfig.from_dict({"failures": {"group_update_rate": 1.0, "group_update_codes": {"3007": 1.0}}})
+    )
+    sandbox.world.clock.freeze()
+    async with httpx.AsyncClient(
+        transport=SandboxTransport(sandbox.app),
+        base_url="http://sandbox.local/api/partner",
+        headers={"Authorization": f"Bearer {sandbox.api_key}"},
+    ) as http:
+        chat = (await send_new(http, [AVA, RITA])).json()["chat"]
+        for name in ("One", "Two"):
+            assert (await http.put(f"/v3/chats/{chat['id']}", json={"display_name": name})).status_code == 202
+        await advance_clock(sandbox.world, 5)
+    failed = events(sandbox, "chat.group_name_update_failed")
+    assert [e.data["error_code"] for e in failed] == [3007, 3007]
+    assert not events(sandbox, "chat.group_name_updated")
 
 
 def test_the_failures_section_reads_from_toml(tmp_path: Path) -> None:
