@@ -179,3 +179,18 @@ async def test_a_failed_group_rename_is_reported_and_the_name_is_unchanged(sandb
     failure = event["failure"]
     assert failure["code"] == 4001 and failure["reason"] == "Delivery failed" and failure["meaning"]
     assert after["display_name"] == created["chat"]["display_name"] != "Supper club"
+
+
+async def test_a_delivery_after_a_failure_wins_in_the_conversation(sandbox: Sandbox, tmp_path: Path) -> None:
+    """SDK 0.65: a message.delivered may follow a message.failed; the model must not be told it failed."""
+    sandbox.world.clock.freeze()
+    async with session(sandbox, tmp_path) as (client, admin):
+        created = data(await client.call_tool("create_chat", {"from": LINE, "to": [AVA], "message": text("hi")}))
+        chat_id, message_id = created["chat"]["id"], created["chat"]["message"]["id"]
+        await admin.post(f"/messages/{message_id}/fail", json={"code": 4001, "then_delivered": True})
+        await admin.post("/clock", json={"advance": 1})
+        await wait_for(client, ["message.delivered"], chat_id)
+        conversation = await resource(client, f"linq://chats/{chat_id}/conversation")
+        one = data(await client.call_tool("get_message", {"message_id": message_id}))
+    [message] = [m for m in conversation["messages"] if m["message_id"] == message_id]
+    assert message["status"] == "delivered" and one["delivery_status"] == "delivered"
