@@ -194,3 +194,19 @@ async def test_a_delivery_after_a_failure_wins_in_the_conversation(sandbox: Sand
         one = data(await client.call_tool("get_message", {"message_id": message_id}))
     [message] = [m for m in conversation["messages"] if m["message_id"] == message_id]
     assert message["status"] == "delivered" and one["delivery_status"] == "delivered"
+
+
+async def test_failures_at_a_configured_rate_reach_the_model(tmp_path: Path) -> None:
+    """`[failures] rate = 1` in the world config: every accepted send ends in message.failed."""
+    from linq_mcp.sandbox.app import create_sandbox
+    from linq_mcp.sandbox.config import FailuresConfig, SandboxConfig, TimingConfig
+
+    world = SandboxConfig(
+        seed=5,
+        timing=TimingConfig(sent=0.01, delivered=0.02, read=0.03, reply=0.05),
+        failures=FailuresConfig(rate=1.0, codes={"3007": 1.0}),
+    )
+    async with session(create_sandbox(world), tmp_path) as (client, _admin):
+        created = data(await client.call_tool("create_chat", {"from": LINE, "to": [AVA], "message": text("hi")}))
+        event = await wait_for(client, ["message.failed"], created["chat"]["id"])
+    assert event["message_id"] == created["chat"]["message"]["id"] and event["failure"]["code"] == 3007
