@@ -57,7 +57,7 @@ def conforms(event: Event) -> None:
     """The event as delivered matches the OAS schema (both versions) and the SDK's model."""
     for version in ("2025-01-01", "2026-02-03"):
         assert event_errors(event, version) == [], (event.event_type, version)
-    models = {
+    models: dict[str, Any] = {
         "message.failed": MessageFailedWebhookEvent,
         "chat.group_name_update_failed": ChatGroupNameUpdateFailedWebhookEvent,
         "phone_number.status_updated": PhoneNumberStatusUpdatedWebhookEvent,

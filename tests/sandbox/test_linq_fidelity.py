@@ -259,7 +259,9 @@ async def test_typing_and_mark_read_on_a_flagged_line_are_403_2027(
     http: httpx.AsyncClient, sandbox: Sandbox, method: str, path: str
 ) -> None:
     chat = await create(http, [AVA])
-    sandbox.world.line_by_number(LINE)["status"] = "FLAGGED"  # type: ignore[index]
+    line = sandbox.world.line_by_number(LINE)
+    assert line is not None
+    line["status"] = "FLAGGED"
     r = await http.request(method, f"/v3/chats/{chat['id']}/{path}")
     assert code(r) == (403, 2027)
 
