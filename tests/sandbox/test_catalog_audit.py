@@ -644,3 +644,11 @@ async def test_responses_parse_strictly_as_the_sdk_models(strict_sdk: Any, sandb
     await sdk.webhook_events.list()
     attachment = await sdk.attachments.create(filename="a.png", content_type="image/png", size_bytes=3)
     await sdk.attachments.retrieve(attachment.attachment_id)
+
+
+@pytest.mark.parametrize("address", ["not a handle", "+1555123000\uff11", "+15551230001\n", "5551230001"])
+async def test_check_imessage_refuses_a_handle_that_is_neither_e164_nor_email_with_1002(
+    http: httpx.AsyncClient, address: str
+) -> None:
+    r = await http.post("/v3/capability/check_imessage", json={"address": address})
+    assert code(r) == (400, 1002)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import LinqError, bad_phone, invalid, missing
+from ..errors import LinqError, bad_phone, missing
 from ..messaging import person_services
 from ..router import Ctx, Reply, Router
 from ..state import World
@@ -73,7 +73,7 @@ async def check_imessage(ctx: Ctx) -> Reply:
     address = get_str(body, "address", required=True)
     assert address is not None
     if not (is_e164(address) or is_email(address)):
-        raise invalid("address", "must be an E.164 phone number or an email address")
+        raise bad_phone("address", address)  # Linq's code for a handle that is neither (400/1002)
     line = _sending_line(ctx, body)
     _limit(world, line)
     services = services_for(world, address)
