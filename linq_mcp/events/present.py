@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import error_info
 from ..guard import fence_message
 from ..policy import Policy
 from ..webhooks import Conversation, ConversationMessage, Event
@@ -57,6 +58,14 @@ def _content(
     return out
 
 
+def _failure(code: int | None, reason: str | None, at: str | None) -> dict[str, Any]:
+    """A failure after Linq accepted the request, with what its code means and what to do:
+    group-update failures carry no reason at all, and a bare code tells an assistant nothing."""
+    info = error_info(code)
+    explained = {"meaning": info.meaning, "fix": info.fix, "retryable": info.retryable} if info else {}
+    return _compact({"code": code, "reason": reason or (info.title if info else None), "at": at, **explained})
+
+
 def _is_ours(direction: str | None, sender: str | None, our_line: str | None) -> bool:
     if direction is not None:
         return direction == "outbound"
@@ -84,7 +93,7 @@ def present_event(event: Event, policy: Policy | None) -> dict[str, Any]:
         out["edited_at"] = event.edited_at
     if event.failure is not None:
         f = event.failure
-        out["failure"] = _compact({"code": f.code, "reason": f.reason, "at": f.failed_at})
+        out["failure"] = _failure(f.code, f.reason, f.failed_at)
     if event.reaction is not None:
         r = event.reaction
         reaction: dict[str, Any] = {"type": r.type, "part_index": r.part_index}
@@ -128,7 +137,7 @@ def _present_message(m: ConversationMessage, our_line: str | None, policy: Polic
         "service": m.service,
     }
     if m.failure is not None:
-        out["failure"] = _compact({"code": m.failure.code, "reason": m.failure.reason})
+        out["failure"] = _failure(m.failure.code, m.failure.reason, None)
     if m.reply_to:
         out["reply_to"] = m.reply_to.get("message_id") or dict(m.reply_to)
     reactions = []

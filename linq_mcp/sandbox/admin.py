@@ -12,7 +12,7 @@ import fnmatch
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from . import messaging
+from . import failures, messaging
 from .errors import LinqError, invalid, missing
 from .faults import KINDS
 from .router import Ctx, Reply, Router
@@ -285,3 +285,88 @@ async def people_route(ctx: Ctx) -> Reply:
         doc["opted_out"] = person.handle in world.opted_out
         cast.append(doc)
     return Reply(200, {"people": cast, "lines": [dict(line) for line in world.lines.values()]})
+
+
+# failures on demand (sandbox/failures.py) ---------------------------------------------------------
+def _failures_state(world: World) -> dict[str, Any]:
+    return {"armed": [dict(a) for a in world.armed_failures], "config": dataclasses.asdict(world.config.failures)}
+
+
+def _code(body: dict[str, Any], kind: str) -> int:
+    return failures.check_code(kind, body.get("code", 4001))
+
+
+def _reason(body: dict[str, Any]) -> str | None:
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise invalid("reason", "must be a string")
+    return reason
+
+
+@router.get("/_sandbox/failures", "_admin_failures_get")
+async def failures_get(ctx: Ctx) -> Reply:
+    return Reply(200, _failures_state(ctx.world))
+
+
+@router.post("/_sandbox/failures/next", "_admin_failures_next")
+async def failures_next(ctx: Ctx) -> Reply:
+    """Arm one asynchronous failure: ``{kind: message|group_name|group_icon, code, reason?,
+    chat_id?}``. The next such outcome (in that chat, if given) fails after its 202."""
+    world = ctx.world
+    body = ctx.body()
+    kind = body.get("kind", "message")
+    if kind not in failures.KINDS:
+        raise invalid("kind", f"must be one of {', '.join(failures.KINDS)}")
+    chat_id = body.get("chat_id")
+    if chat_id is not None:
+        chat_id = messaging.get_chat(world, str(chat_id))["id"]
+    failures.arm(world, kind, _code(body, kind), reason=_reason(body), chat_id=chat_id)
+    return Reply(200, _failures_state(world))
+
+
+@router.post("/_sandbox/messages/{message_id}/fail", "_admin_fail_message")
+async def fail_message(ctx: Ctx) -> Reply:
+    """Fail an outbound message still on its way (pending or sent), now: ``{code, reason?,
+    then_delivered?}``."""
+    world = ctx.world
+    body = ctx.body(required=False)
+    then_delivered = body.get("then_delivered", False)
+    if not isinstance(then_delivered, bool):
+        raise invalid("then_delivered", "must be a boolean")
+    message = await failures.fail_message_now(
+        world, ctx.path_params["message_id"], _code(body, "message"), _reason(body), then_delivered=then_delivered
+    )
+    return Reply(200, {"message": messaging.message_view(message), "event": event_view(world.events[-1])})
+
+
+@router.post("/_sandbox/lines/{phone_number}/status", "_admin_line_status")
+async def line_status(ctx: Ctx) -> Reply:
+    """Flag, unflag or restrict a line: ``{status?: ACTIVE|FLAGGED, reputation?: HEALTHY|AT_RISK|CRITICAL}``."""
+    world = ctx.world
+    body = ctx.body()
+    number = ctx.path_params["phone_number"]
+    line = world.line_by_number(number)
+    if line is None:
+        raise LinqError(404, 2019, f"Phone number not found: {number} is not one of your lines")
+    if body.get("status") is None and body.get("reputation") is None:
+        raise missing("status or reputation")
+    await failures.set_line_status(world, line, body.get("status"), body.get("reputation"))
+    return Reply(200, {"line": dict(line)})
+
+
+@router.post("/_sandbox/opt-out", "_admin_opt_out")
+async def opt_out(ctx: Ctx) -> Reply:
+    """A person opts out by texting a keyword: ``{handle, to?: your line, keyword?: "STOP"}``."""
+    world = ctx.world
+    body = ctx.body()
+    handle = messaging.require_handle("handle", body.get("handle"))
+    line_number = body.get("to")
+    if line_number is not None:
+        messaging.line_for(world, messaging.require_phone("to", line_number), "to")
+    keyword = body.get("keyword", "STOP")
+    if not isinstance(keyword, str):
+        raise invalid("keyword", "must be a string")
+    message = await failures.opt_out(world, handle, line_number, keyword)
+    if message is None:
+        return Reply(200, {"dropped": True, "reason": "blocked", "opted_out": False})
+    return Reply(200, {"dropped": False, "opted_out": handle in world.opted_out, "chat_id": message["chat_id"]})

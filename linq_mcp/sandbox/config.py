@@ -66,6 +66,10 @@ class LimitsConfig:
     contact_card_calls: int = 3  # POST+PATCH per phone number ...
     contact_card_window: float = 600.0  # ... per this many seconds
     reputation_audit_cooldown: float = 900.0  # after an audit finishes, before the next may start
+    # Participants including you. Carriers cap SMS/MMS groups at "about 20, sometimes 10";
+    # we take the stricter 10. Any group: 31 recipients + you.
+    sms_group_max: int | None = 10
+    group_max: int = 32
 
 
 @dataclass
@@ -85,6 +89,17 @@ class FaultConfig:
     latency_ms: int = 300
     retry_after: int = 1
     only_operations: list[str] = field(default_factory=list)  # empty = every operation
+
+
+@dataclass
+class FailuresConfig:
+    """Asynchronous failures at a seeded rate: a 202 send that later gets ``message.failed``,
+    a pending group rename/icon change that gets ``chat.group_*_update_failed``."""
+
+    rate: float = 0.0  # fraction of outbound messages that fail after they were accepted
+    codes: dict[str, float] = field(default_factory=lambda: {"4001": 1.0})  # message.failed code -> weight
+    group_update_rate: float = 0.0  # fraction of group renames / icon changes that fail
+    group_update_codes: dict[str, float] = field(default_factory=lambda: {"4001": 1.0})  # 3007 | 4001
 
 
 @dataclass
@@ -155,6 +170,7 @@ class SandboxConfig:
     timing: TimingConfig = field(default_factory=TimingConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
+    failures: FailuresConfig = field(default_factory=FailuresConfig)
     webhooks: WebhookDeliveryConfig = field(default_factory=WebhookDeliveryConfig)
     # Hosts whose plain-http webhook targets are accepted (Linq itself demands https).
     http_webhook_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -181,6 +197,7 @@ _NESTED: dict[str, Any] = {
     "timing": TimingConfig,
     "limits": LimitsConfig,
     "faults": FaultConfig,
+    "failures": FailuresConfig,
     "webhooks": WebhookDeliveryConfig,
 }
 

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
 Doc = dict[str, Any]
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# ASCII digits only, and ``\Z`` (``$`` would accept a trailing newline): Linq answers 1002.
+E164 = re.compile(r"\A\+[1-9][0-9]{1,14}\Z")
+EMAIL = re.compile(r"\A[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 URL_IN_TEXT = re.compile(
     r"(https?://\S+|www\.\S+|\b[a-z0-9][a-z0-9-]*\.(?:com|net|org|io|co|app|ly|me|dev|ai|gg|link|xyz)\b)",
     re.I,
@@ -39,7 +40,7 @@ SCREEN_EFFECTS = {
 BUBBLE_EFFECTS = {"slam", "loud", "gentle", "invisible"}
 TEXT_STYLES = {"bold", "italic", "strikethrough", "underline"}
 TEXT_ANIMATIONS = {"big", "small", "shake", "nod", "explode", "ripple", "bloom", "jitter"}
-TEAM_ID = re.compile(r"^[A-Z0-9]{10}$")
+TEAM_ID = re.compile(r"\A[A-Z0-9]{10}\Z")
 HEALTH_DOC = "https://docs.linqapp.com/channel/imessage/guides/chats/chat-health"
 MIME_BY_EXT = {
     "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "heic": "image/heic",
@@ -59,7 +60,7 @@ def require_handle(field_name: str, value: object) -> str:
         raise bad_phone(field_name, value)
     if "@" in value:
         if not EMAIL.match(value):
-            raise invalid(field_name, f"{value!r} is not a valid email address")
+            raise LinqError(400, 1002, f"{field_name} must be an E.164 phone number or an email address, got {value!r}")
         return value
     if not E164.match(value):
         raise bad_phone(field_name, value)
@@ -130,11 +131,21 @@ def other_handles(chat: Doc) -> list[str]:
 
 # services ------------------------------------------------------------------------------------
 def person_services(world: World, handle: str) -> list[str]:
-    """What a handle's device can receive; outside the cast: emails iMessage, phones everything."""
+    """What a handle's device can receive: the cast's ``services``; outside the cast an email
+    takes iMessage only, and a phone number goes by its last digit (0-5 every service, 6-8
+    RCS and SMS, 9 SMS only). The capability checks answer from this same function, so a
+    check and a send never disagree."""
     person = world.person(handle)
     if person is not None:
         return list(person.services)
-    return ["iMessage"] if "@" in handle else list(SERVICES)
+    if "@" in handle:
+        return ["iMessage"]
+    last = handle[-1] if handle and handle[-1] in "0123456789" else "9"
+    if last in "012345":
+        return list(SERVICES)
+    if last in "678":
+        return ["RCS", "SMS"]
+    return ["SMS"]
 
 
 def line_services(line: Doc) -> list[str]:
@@ -318,6 +329,7 @@ def _check_text(part: Doc, where: str) -> None:
                 and animation not in TEXT_ANIMATIONS
             ):
                 raise LinqError(400, 1004, f"Invalid message content: {where}.text_decorations[{i}] unknown style")
+        _check_overlaps(decorations, where)
     if part.get("mention_range") is not None and not _ranges_ok(part.get("mention_range"), length):
         raise LinqError(400, 1004, f"Invalid message content: {where}.mention_range")
     stickers = part.get("inline_stickers")
@@ -334,6 +346,46 @@ def _check_text(part: Doc, where: str) -> None:
                     400,
                     1004,
                     f"Invalid message content: {where}.inline_stickers[{i}] needs one of url|attachment_id",
+                )
+        _check_stickers(stickers, decorations or [], where)
+
+
+def _overlap(a: list[int], b: list[int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _check_overlaps(decorations: list[Doc], where: str) -> None:
+    """Styles may overlap each other; an animation may not overlap anything."""
+    for i, deco in enumerate(decorations):
+        if deco.get("animation") is None:
+            continue
+        for j, other in enumerate(decorations):
+            if i != j and _overlap(deco["range"], other["range"]):
+                raise LinqError(
+                    400,
+                    1004,
+                    f"Invalid message content: {where}.text_decorations[{i}] is an animation overlapping "
+                    f"text_decorations[{j}]; animations may not overlap anything",
+                )
+
+
+def _check_stickers(stickers: list[Doc], decorations: list[Doc], where: str) -> None:
+    """At most 10 distinct images; no overlap with each other or with a decoration."""
+    images = {str(s.get("url") or s.get("attachment_id")) for s in stickers}
+    if len(images) > 10:
+        raise LinqError(
+            400, 1004, f"Invalid message content: {where}.inline_stickers use {len(images)} images (max 10)"
+        )
+    for i, sticker in enumerate(stickers):
+        for j, other in enumerate(stickers[:i]):
+            if _overlap(sticker["range"], other["range"]):
+                raise LinqError(
+                    400, 1004, f"Invalid message content: {where}.inline_stickers[{i}] overlaps inline_stickers[{j}]"
+                )
+        for j, deco in enumerate(decorations):
+            if _overlap(sticker["range"], deco["range"]):
+                raise LinqError(
+                    400, 1004, f"Invalid message content: {where}.inline_stickers[{i}] overlaps text_decorations[{j}]"
                 )
 
 
@@ -514,9 +566,11 @@ def preflight(
     require_eligible(line)
     if chat is not None:
         require_active(chat)
-    for handle in handles:
-        if handle.lower() in {h.lower() for h in world.blocked}:
-            raise LinqError(403, 2026, f"Recipient handle is blocked: {handle}")
+    blocked = [h for h in handles if h.lower() in {b.lower() for b in world.blocked}]
+    # Linq refuses direct sends to a blocked handle; a group send goes through as long as one
+    # recipient is not blocked (our stricter reading: a group of only blocked handles is refused).
+    if blocked and (not is_group or len(blocked) == len(handles)):
+        raise LinqError(403, 2026, f"Recipient handle is blocked: {blocked[0]}")
     if world.config.limits.require_inbound_first:
         wrote_first = inbound_senders(world)
         for handle in handles:
@@ -545,11 +599,18 @@ def preflight(
     try:
         service = pick_service(world, line, handles, preferred)
     except LinqError:
-        if "imessage_app" in kinds or (content is not None and content.experience is not None):
-            raise LinqError(409, 2018, "iMessage app messages can only be sent over iMessage") from None
+        # An app card to someone without iMessage is 4005 (pick_service's error); 2018 is only
+        # for a card where SMS/RCS was forced (above).
         if "app_clip" in kinds:
             raise LinqError(409, 2028, "App Clip service unsupported: a recipient cannot take iMessage") from None
         raise
+    sms_max = world.config.limits.sms_group_max
+    if is_group and service == "SMS" and sms_max is not None and len(handles) + 1 > sms_max:
+        raise invalid(
+            "to",
+            f"an SMS/MMS group holds at most {sms_max} participants including you (carrier limit); "
+            f"this one would have {len(handles) + 1}",
+        )
     if content is not None:
         for i, part in enumerate(content.parts):
             if part["type"] == "text" and part.get("mention") and not is_group:
@@ -749,6 +810,7 @@ async def send(
         content=content,
         kind=kind,
     )
+    message["_trace_id"] = trace_id  # a later message.failed carries the send's trace
     chat["_typing"] = False
     ratelimit.record(world, chat["_line"], other_handles(chat))
     world.count("messages.sent")
@@ -830,8 +892,6 @@ def event_v2025(event_type: str, chat: Doc, message: Doc) -> Doc:
         "message": {
             "id": message["id"],
             "parts": _event_parts(message),
-            "effect": message.get("effect"),
-            "reply_to": message.get("reply_to"),
             "is_delivered": message["is_delivered"],
             "is_read": message["is_read"],
             "sent_at": message.get("sent_at"),
@@ -847,6 +907,11 @@ def event_v2025(event_type: str, chat: Doc, message: Doc) -> Doc:
         "service": message["service"],
         "preferred_service": message.get("preferred_service"),
     }
+    # The 2025-01-01 MessagePayload types effect and reply_to as objects (not nullable): absent
+    # when the message has none, never null.
+    for key in ("effect", "reply_to"):
+        if message.get(key) is not None:
+            data["message"][key] = message[key]
     if event_type == "message.delivered":
         data["message_id"] = message["id"]
         data["delivered_at"] = message.get("delivered_at")

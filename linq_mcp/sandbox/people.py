@@ -5,9 +5,11 @@ send (:func:`schedule_outbound`), with the delays in ``config.timing``:
 
     pending --sent--> sent --delivered--> delivered --read--> read --reply--> their reply
 
-``sent`` is when the device receives it (``world.deliveries``). Direct chats get
-delivery receipts; ``read`` only when the person sends read receipts and the chat is
-not SMS. Groups stay at ``sent`` (Linq has no group receipts). A person then answers
+``sent`` is when the device receives it (``world.deliveries``). Linq has delivery and
+read receipts for iMessage 1:1 chats only: ``delivered`` there, and ``read`` when the
+person sends read receipts. SMS, RCS and group messages stay at ``sent`` (the person
+still reads and answers; nobody is told). Deleting a message removes Linq's record only:
+its timeline runs on, the phone still receives it. A person then answers
 by their ``replies`` rule — ``echo``, ``canned`` (cycled in order), ``rules`` (first
 keyword found, else canned), ``stop`` (texts "STOP" and so opts out) or ``silent`` —
 showing a typing bubble first when ``typing`` is on, and leaves their ``react``
@@ -59,7 +61,8 @@ def schedule_outbound(world: World, chat: Doc, message: Doc, trace_id: str | Non
 
 
 def _alive(world: World, message: Doc) -> bool:
-    return world.messages.get(message["id"]) is message
+    """A message's timeline stops only when the world is reset; deleting it does not recall it."""
+    return message.get("chat_id") in world.chats
 
 
 async def _emit_progress(world: World, stage: str, chat: Doc, message: Doc, trace_id: str | None) -> None:
@@ -72,7 +75,13 @@ async def _emit_progress(world: World, stage: str, chat: Doc, message: Doc, trac
 
 
 async def _on_sent(world: World, chat: Doc, message: Doc, trace_id: str | None) -> None:
+    from . import failures
+
     if not _alive(world, message) or message["delivery_status"] != "pending":
+        return
+    failure = failures.take(world, "message", chat["id"])
+    if failure is not None:  # accepted with 202, never reaches the phone
+        await failures.fail_message(world, message, failure["code"], failure.get("reason"), trace_id)
         return
     now = world.iso()
     message.update(delivery_status="sent", sent_at=now, updated_at=now, _sent_ts=world.now())
@@ -95,17 +104,23 @@ async def _on_sent(world: World, chat: Doc, message: Doc, trace_id: str | None) 
     world.scheduler.call_later(world.config.timing.delivered, partial(_on_delivered, world, chat, message, trace_id))
 
 
+def has_receipts(chat: Doc, message: Doc) -> bool:
+    """Linq reports delivered/read for iMessage 1:1 chats only."""
+    return not chat["is_group"] and message["service"] == "iMessage"
+
+
 async def _on_delivered(world: World, chat: Doc, message: Doc, trace_id: str | None) -> None:
     if not _alive(world, message) or message["delivery_status"] != "sent":
         return
-    now = world.iso()
-    message.update(delivery_status="delivered", is_delivered=True, delivered_at=now, updated_at=now)
-    await _emit_progress(world, "delivered", chat, message, trace_id)
+    if has_receipts(chat, message):
+        now = world.iso()
+        message.update(delivery_status="delivered", is_delivered=True, delivered_at=now, updated_at=now)
+        await _emit_progress(world, "delivered", chat, message, trace_id)
     recipient = messaging.other_handles(chat)
     person = world.person(recipient[0]) if recipient else None
     if person is None:
         return
-    receipts = person.read_receipts and message["service"] != "SMS"
+    receipts = person.read_receipts and has_receipts(chat, message)
     world.scheduler.call_later(
         world.config.timing.read, partial(_on_read, world, chat, message, person, trace_id, receipts)
     )
@@ -237,6 +252,7 @@ def poll_event(world: World, chat: Doc, message: Doc) -> dict[str, Any]:
         "sent_at": message.get("sent_at"),
         "delivered_at": message.get("delivered_at"),
         "read_at": message.get("read_at"),
+        "created_at": message["created_at"],
         "updated_at": message["updated_at"],
     }
 

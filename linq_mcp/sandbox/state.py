@@ -66,6 +66,8 @@ class World:
     event_hooks: list[EventHook] = field(default_factory=list)
     # One record per webhook POST attempt (sandbox/webhooks.py), oldest first.
     webhook_attempts: list[dict[str, Any]] = field(default_factory=list)
+    # Asynchronous failures armed through the admin API (sandbox/failures.py), oldest first.
+    armed_failures: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.config.seed)

@@ -76,7 +76,7 @@ async def test_named_group_is_excluded_from_matching(sdk: Any, sandbox: Sandbox)
 
 async def test_changed_participants_give_a_new_chat(sdk: Any) -> None:
     first = await create(sdk, OTHERS)
-    await sdk.chats.participants.add(first["chat"]["id"], handle="+15557770009")
+    await sdk.chats.participants.add(first["chat"]["id"], handle="+15557770005")  # ends 0-5: takes iMessage
     second = await create(sdk, OTHERS)
     assert second["chat"]["id"] != first["chat"]["id"]
 
@@ -174,13 +174,24 @@ async def test_mention_in_a_dm_is_409_2023(sdk: Any) -> None:
     assert await code_of(sdk.chats.create(from_=LINE, to=[AVA], message=message), linq.ConflictError) == 2023
 
 
-async def test_imessage_app_to_sms_person_is_409_2018(sdk: Any) -> None:
+async def test_imessage_app_to_sms_person_is_422_4005(sdk: Any) -> None:
+    """No service was forced, so the card fails on the recipient (4005), not on the service (2018)."""
     part = {
         "type": "imessage_app",
         "app": {"bundle_id": "com.x.app", "name": "X", "team_id": "ABCDE12345"},
         "layout": {"caption": "Play"},
     }
     call = sdk.chats.create(from_=LINE, to=[SAM], message={"parts": [part]})
+    assert await code_of(call, linq.UnprocessableEntityError) == 4005
+
+
+async def test_imessage_app_with_sms_forced_is_409_2018(sdk: Any) -> None:
+    part = {
+        "type": "imessage_app",
+        "app": {"bundle_id": "com.x.app", "name": "X", "team_id": "ABCDE12345"},
+        "layout": {"caption": "Play"},
+    }
+    call = sdk.chats.create(from_=LINE, to=[AVA], message={"parts": [part], "preferred_service": "SMS"})
     assert await code_of(call, linq.ConflictError) == 2018
 
 

@@ -50,11 +50,12 @@ async def test_imessage_person_sends_delivered_then_read(sdk: Any, sandbox: Sand
     ]
 
 
-async def test_sms_person_gives_no_read_receipt(sdk: Any, sandbox: Sandbox) -> None:
+async def test_sms_person_gives_no_receipts_at_all(sdk: Any, sandbox: Sandbox) -> None:
+    """Linq has delivery and read receipts for iMessage 1:1 chats only: SMS stays at sent."""
     created = await sdk.chats.create(from_=LINE, to=[SAM], message=text("hi"))
     await advance_clock(sandbox.world, 5)
-    assert sandbox.world.messages[created.chat.message.id]["delivery_status"] == "delivered"
-    assert "message.read" not in types(sandbox)
+    assert sandbox.world.messages[created.chat.message.id]["delivery_status"] == "sent"
+    assert "message.delivered" not in types(sandbox) and "message.read" not in types(sandbox)
 
 
 async def test_rules_person_answers_the_matching_keyword(sdk: Any, sandbox: Sandbox) -> None:

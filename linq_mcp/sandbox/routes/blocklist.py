@@ -17,8 +17,8 @@ from ._input import get_str, is_e164, is_email
 
 router = Router()
 
-SHORT_CODE = re.compile(r"^\d{3,8}$")
-SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ._-]{1,11}$")
+SHORT_CODE = re.compile(r"\A[0-9]{3,8}\Z")
+SENDER_ID = re.compile(r"\A(?=.*[A-Za-z])[A-Za-z0-9 ._-]{1,11}\Z")
 REASON_MAX = 500
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import LinqError, bad_phone, invalid, missing
+from ..errors import LinqError, bad_phone, missing
+from ..messaging import person_services
 from ..router import Ctx, Reply, Router
 from ..state import World
 from ._input import check_window, get_str, is_e164, is_email
@@ -24,18 +25,8 @@ router = Router()
 
 
 def services_for(world: World, handle: str) -> list[str]:
-    """The services a handle can be reached on (cast first, then the documented digit rule)."""
-    person = world.person(handle)
-    if person is not None:
-        return list(person.services)
-    if is_email(handle):
-        return ["iMessage"]
-    last = handle[-1] if handle and handle[-1].isdigit() else "9"
-    if last in "012345":
-        return ["iMessage", "RCS", "SMS"]
-    if last in "678":
-        return ["RCS", "SMS"]
-    return ["SMS"]
+    """The services a handle can be reached on: the very rule sends use (``person_services``)."""
+    return person_services(world, handle)
 
 
 def _sending_line(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +73,7 @@ async def check_imessage(ctx: Ctx) -> Reply:
     address = get_str(body, "address", required=True)
     assert address is not None
     if not (is_e164(address) or is_email(address)):
-        raise invalid("address", "must be an E.164 phone number or an email address")
+        raise bad_phone("address", address)  # Linq's code for a handle that is neither (400/1002)
     line = _sending_line(ctx, body)
     _limit(world, line)
     services = services_for(world, address)

@@ -7,7 +7,7 @@ import re
 from functools import partial
 from typing import Any
 
-from .. import idempotency, messaging
+from .. import failures, idempotency, messaging
 from ..errors import LinqError, bad_phone, invalid, missing, rate_limited
 from ..messaging import Doc
 from ..router import Ctx, Reply, Router
@@ -15,8 +15,11 @@ from ..state import World
 
 router = Router()
 
-LOOSE_PHONE = re.compile(r"^\+?[1-9]\d{1,14}$")
+LOOSE_PHONE = re.compile(r"\A\+?[1-9][0-9]{1,14}\Z")
 ICON_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".heic", ".webp")
+# Voice memo formats (catalog B.3): mp3, m4a, aac, caf, wav, aiff, amr; at most 10 MB (413/5001).
+VOICE_MEMO_EXTENSIONS = {"mp3", "m4a", "aac", "caf", "wav", "aiff", "amr"}
+VOICE_MEMO_MAX_BYTES = 10 * 1024 * 1024
 AUDIO_TYPES = {
     "audio/mpeg", "audio/x-m4a", "audio/mp4", "audio/aac", "audio/x-caf", "audio/wav", "audio/x-wav",
     "audio/aiff", "audio/x-aiff", "audio/amr",
@@ -163,6 +166,10 @@ async def update_chat(ctx: Ctx) -> Reply:
 
 
 async def _apply_name(world: World, chat: Doc, name: str | None, trace_id: str) -> None:
+    failure = failures.take(world, "group_name", chat["id"])
+    if failure is not None:
+        await failures.group_update_failed(world, chat, "group_name", failure["code"], trace_id)
+        return
     old = chat["display_name"] if chat.get("_named") else None
     chat["display_name"] = name if name is not None else ", ".join(messaging.other_handles(chat))
     chat["_named"] = name is not None
@@ -182,6 +189,10 @@ async def _apply_name(world: World, chat: Doc, name: str | None, trace_id: str) 
 
 
 async def _apply_icon(world: World, chat: Doc, icon: str | None, trace_id: str) -> None:
+    failure = failures.take(world, "group_icon", chat["id"])
+    if failure is not None:
+        await failures.group_update_failed(world, chat, "group_icon", failure["code"], trace_id)
+        return
     if icon is not None and not icon.lower().split("?", 1)[0].endswith(ICON_EXTENSIONS):
         await world.emit(
             "chat.group_icon_update_failed",
@@ -233,6 +244,12 @@ async def add_participant(ctx: Ctx) -> Reply:
         raise LinqError(409, 2016, "Participants can only be added to group chats with 3 or more participants")
     if handle.lower() in {h.lower() for h in messaging.other_handles(chat)}:
         raise LinqError(409, 2015, f"{handle} is already a participant")
+    limits = world.config.limits
+    size = len(messaging.others(chat)) + 2  # the others, you, and the new one
+    cap = limits.sms_group_max if chat["service"] == "SMS" and limits.sms_group_max is not None else None
+    cap = min(cap, limits.group_max) if cap is not None else limits.group_max
+    if size > cap:
+        raise LinqError(409, 2015, f"This group is full: a {chat['service']} group holds at most {cap} participants")
     if chat["service"] not in messaging.person_services(world, handle):
         raise LinqError(
             409, 2017, f"{handle} cannot join a {chat['service']} group (cross-service adds are not allowed)"
@@ -283,9 +300,18 @@ async def _participant_changed(ctx: Ctx, chat: Doc, event_type: str, participant
 
 
 # typing / read ------------------------------------------------------------------------------
+def _no_typing_in_groups(chat: Doc) -> None:
+    """The catalog (G.3) disagrees: OAS "not supported", a docs page "403", SDK 0.65 "works".
+    We take the stricter reading: 403/2011."""
+    if chat["is_group"]:
+        raise LinqError(403, 2011, "Feature not available: typing indicators are not supported in group chats")
+
+
 @router.post("/v3/chats/{chat_id}/typing", "start_typing")
 async def start_typing(ctx: Ctx) -> Reply:
     chat = _active_chat(ctx)
+    messaging.require_eligible(_line_of(ctx.world, chat))
+    _no_typing_in_groups(chat)
     chat["_typing"] = chat["service"] == "iMessage"  # RCS/SMS: accepted, nothing shown
     chat["_typing_since"] = ctx.world.now()
     return Reply(204)
@@ -294,6 +320,8 @@ async def start_typing(ctx: Ctx) -> Reply:
 @router.delete("/v3/chats/{chat_id}/typing", "stop_typing")
 async def stop_typing(ctx: Ctx) -> Reply:
     chat = _active_chat(ctx)
+    messaging.require_eligible(_line_of(ctx.world, chat))
+    _no_typing_in_groups(chat)
     chat["_typing"] = False
     return Reply(204)
 
@@ -302,6 +330,7 @@ async def stop_typing(ctx: Ctx) -> Reply:
 async def mark_chat_read(ctx: Ctx) -> Reply:
     world = ctx.world
     chat = _active_chat(ctx)
+    messaging.require_eligible(_line_of(world, chat))  # read receipts are visible activity
     for message_id in chat["_message_ids"]:
         message = world.messages.get(message_id)
         if message is not None and not message["is_from_me"] and not message["is_read"]:
@@ -355,9 +384,15 @@ async def send_voice_memo(ctx: Ctx) -> Reply:
     service = messaging.preflight_in_chat(world, chat, None, override_optout=override)
     if url is not None:
         url = messaging.require_https("voice_memo_url", url)
-        name = url.split("?", 1)[0].rsplit("/", 1)[-1] or "voice-memo.m4a"
+        name = url.split("?", 1)[0].rsplit("/", 1)[-1] or "voice-memo"
         ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        mime = messaging.MIME_BY_EXT.get(ext, "audio/x-m4a")
+        if ext not in VOICE_MEMO_EXTENSIONS:
+            raise LinqError(
+                400,
+                5004,
+                f"Invalid file type for a voice memo: {name!r}; use one of {', '.join(sorted(VOICE_MEMO_EXTENSIONS))}",
+            )
+        mime = messaging.MIME_BY_EXT[ext]
         memo: Doc = {
             "id": world.new_id(),
             "url": url,
@@ -369,6 +404,8 @@ async def send_voice_memo(ctx: Ctx) -> Reply:
         found = messaging.attachment(world, attachment_id)
         if found.get("content_type") not in AUDIO_TYPES:
             raise LinqError(400, 5004, f"Invalid file type for a voice memo: {found.get('content_type')}")
+        if int(found.get("size_bytes", 0)) > VOICE_MEMO_MAX_BYTES:
+            raise LinqError(413, 5001, "File upload failed: a voice memo may be at most 10 MB")
         memo = {
             "id": found["id"],
             "url": found.get("download_url") or f"{world.config.public_base_url}/attachments/{found['id']}",

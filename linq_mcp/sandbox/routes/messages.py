@@ -158,6 +158,8 @@ async def edit_message(ctx: Ctx) -> Reply:
         raise invalid("part_index", f"the message has {len(parts)} part(s)")
     if parts[index].get("type") != "text":
         raise invalid("part_index", "only text parts can be edited")
+    if message["service"] != "iMessage":
+        raise LinqError(409, 2017, f"Editing is an iMessage feature; this message went over {message['service']}")
     if message["_edits"] >= EDIT_LIMIT:
         raise LinqError(409, 2015, f"A message can be edited at most {EDIT_LIMIT} times")
     if world.now() - float(message.get("_sent_ts") or message["_created_ts"]) > EDIT_WINDOW:
