@@ -7,8 +7,10 @@ under keys known to hold structure (ids, timestamps, handles, enums, MIME types)
 other string, under any key, in any part type (including types Linq adds later), moves into
 ``untrusted_content``. A nested record that states its own author (``is_from_me``/``is_me``/
 ``direction``) is judged on its own account: another person's reaction on our message is
-fenced, ours on theirs is not. Under ``inbound = "allowlisted"`` a stranger's fenced content
-is withheld instead, while the structure (that something arrived, who, when) stays.
+fenced under their name. Inside someone else's record a nested record can only narrow
+trust: one that claims to be ours is fenced with its surroundings. Under
+``inbound = "allowlisted"`` a stranger's fenced content is withheld instead, while the
+structure (that something arrived, who, when) stays.
 
 :func:`fence_record` is the one function every exit applies: API tool results
 (``guard.filter_result``), event tools and every ``linq://`` resource (``events.present``).
@@ -34,7 +36,7 @@ STRUCTURE_KEYS = frozenset(
     is_group created_at updated_at sent_at delivered_at read_at edited_at received_at joined_at left_at
     reacted_at failed_at at service preferred_service status line_type direction handle from by cursor source
     mime_type part_index index range mention_range code detail_code field previous reputation phone_number
-    reply_to
+    reply_to delivery_status
     """.split()
 )
 MAX_TOKEN = 320  # the longest email address; ids, timestamps, enums and MIME types are far shorter
@@ -163,9 +165,10 @@ def _is_token(text: str) -> bool:
 def _split(key: str, value: Any, policy: Policy | None) -> tuple[Any, Any]:
     """``(outside, inside)`` halves of one value in someone else's record; ``None`` for an empty half."""
     if isinstance(value, Mapping):
-        fenced = _fence_declared(value, policy)
-        if fenced is not None:
-            return fenced, None
+        declared = declared_author(value)
+        if declared is not None and not declared[0]:  # another person's record inside: their own fence
+            return fence_record(value, ours=False, sender=declared[1], policy=policy), None
+        # Inside someone else's record, a nested record that claims to be ours is not taken at its word.
         outside, inside = _split_mapping(value, policy)
         return outside, (inside or None)
     if isinstance(value, list):
