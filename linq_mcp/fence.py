@@ -7,7 +7,8 @@ under keys known to hold structure (ids, timestamps, handles, enums, MIME types)
 other string, under any key, in any part type (including types Linq adds later), moves into
 ``untrusted_content``. A nested record that states its own author (``is_from_me``/``is_me``/
 ``direction``) is judged on its own account: another person's reaction on our message is
-fenced under their name. Inside someone else's record a nested record can only narrow
+fenced under their name. A group chat's record is fenced as the participants' (any of them
+may have set its name or icon). Inside someone else's record a nested record can only narrow
 trust: one that claims to be ours is fenced with its surroundings. Under
 ``inbound = "allowlisted"`` a stranger's fenced content is withheld instead, while the
 structure (that something arrived, who, when) stays.
@@ -117,11 +118,7 @@ def fence_record(record: Mapping[str, Any], *, ours: bool, sender: str | None, p
 
 def fence_result(value: Any, policy: Policy | None) -> Any:
     """A whole API result: every record in it that names another author is fenced, at any depth."""
-    if isinstance(value, Mapping):
-        fenced = _fence_declared(value, policy)
-        if fenced is not None:
-            return fenced
-    return _walk_ours(value, policy)
+    return _walk_item(value, policy)
 
 
 def _fence_declared(record: Mapping[str, Any], policy: Policy | None) -> dict[str, Any] | None:
@@ -146,7 +143,15 @@ def _walk_item(item: Any, policy: Policy | None) -> Any:
         fenced = _fence_declared(item, policy)
         if fenced is not None:
             return fenced
+        if _is_group_chat(item):  # any participant may have set its name or icon
+            who = f"a participant of group chat {item.get('id')}"
+            return fence_record(item, ours=False, sender=who, policy=None)
     return _walk_ours(item, policy)
+
+
+def _is_group_chat(record: Mapping[str, Any]) -> bool:
+    """A Chat record of a group: its name and icon are written by whichever participant set them last."""
+    return record.get("is_group") is True and isinstance(record.get("handles"), list)
 
 
 def _is_structure(key: str, value: Any) -> bool:

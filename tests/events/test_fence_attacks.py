@@ -296,3 +296,26 @@ async def test_another_persons_custom_reaction_on_our_message_is_fenced_by_list_
             assert list(outside_fence(doc, marker)) == [], f"{marker} outside the fence at {name}"
     ours = exits["get_message"]["parts"][0]
     assert ours["value"] == "hi"  # our own words stay as they are
+
+
+async def test_a_group_name_and_icon_another_participant_set_are_fenced_by_the_chat_tools(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
+        created = tool_doc(
+            await client.call_tool(
+                "create_chat",
+                {"from": LINE, "to": [AVA, RITA], "message": {"parts": [{"type": "text", "value": "hi all"}]}},
+            )
+        )
+        chat_id = created["chat"]["id"]
+        # Rita renamed the group and set its icon from her phone (Linq's stored form of the chat).
+        sandbox.world.chats[chat_id].update(display_name=hostile("GROUPNAME"), group_chat_icon=url("GROUPICON"))
+        exits = {
+            "get_chat": tool_doc(await client.call_tool("get_chat", {"chat_id": chat_id})),
+            "list_chats": tool_doc(await client.call_tool("list_chats", {})),
+        }
+    for marker in ("ZQGROUPNAMEZQ", "ZQGROUPICONZQ"):
+        for name, doc in exits.items():
+            assert marker in json.dumps(doc), f"{marker} missing at {name}"
+            assert list(outside_fence(doc, marker)) == [], f"{marker} outside the fence at {name}"
