@@ -319,3 +319,31 @@ async def test_a_group_name_and_icon_another_participant_set_are_fenced_by_the_c
         for name, doc in exits.items():
             assert marker in json.dumps(doc), f"{marker} missing at {name}"
             assert list(outside_fence(doc, marker)) == [], f"{marker} outside the fence at {name}"
+
+
+async def test_a_poll_option_another_participant_added_is_fenced_by_get_poll(sandbox: Sandbox, tmp_path: Path) -> None:
+    async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
+        created = tool_doc(
+            await client.call_tool(
+                "create_chat", {"from": LINE, "to": [AVA], "message": {"parts": [{"type": "text", "value": "lunch?"}]}}
+            )
+        )
+        chat_id = created["chat"]["id"]
+        poll = tool_doc(
+            await client.call_tool(
+                "create_poll", {"chat_id": chat_id, "poll": {"options": [{"text": "Pizza"}, {"text": "Sushi"}]}}
+            )
+        )
+        message_id = poll["message_id"]
+        # Ava adds an option from her phone (Linq's stored form: the option's creator is her handle).
+        sandbox.world.messages[message_id]["_poll"]["options"].append(
+            {"option_id": "opt-ava", "text": hostile("POLLOPTION"), "can_be_edited": False,
+             "creator_handle": {"handle": AVA, "is_me": False}, "voters": []}
+        )  # fmt: skip
+        got = tool_doc(await client.call_tool("get_poll", {"message_id": message_id}))
+    assert "ZQPOLLOPTIONZQ" in json.dumps(got)
+    assert list(outside_fence(got, "ZQPOLLOPTIONZQ")) == []
+    ours = [o for o in got["poll"]["options"] if o.get("text") in ("Pizza", "Sushi")]
+    assert len(ours) == 2  # our own options stay as they are
+    theirs = next(o for o in got["poll"]["options"] if "untrusted_content" in o)
+    assert theirs["option_id"] == "opt-ava"  # and structure stays usable (to vote on it)

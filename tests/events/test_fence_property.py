@@ -13,7 +13,7 @@ from e2e_helpers import AVA, PERMISSIVE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linq_mcp.fence import STRUCTURE_KEYS, fence_record
+from linq_mcp.fence import STRUCTURE_KEYS, fence_record, is_structure_key
 from linq_mcp.policy.lockdown import visible_text
 
 KNOWN_TYPES = ["text", "media", "link", "imessage_app", "app_clip", "voice_memo", "contact_card", "poll", "sticker"]
@@ -70,7 +70,7 @@ def is_token(text: str) -> bool:
 def test_only_structure_stays_outside_the_fence(message: dict[str, Any]) -> None:
     fenced = fence_record(message, ours=False, sender=AVA, policy=None)
     for key, text in strings(outside(fenced)):
-        assert key in STRUCTURE_KEYS and is_token(text), (key, text)
+        assert is_structure_key(key) and is_token(text), (key, text)
 
 
 @settings(max_examples=100, deadline=None)
@@ -98,4 +98,4 @@ def test_a_strangers_words_are_withheld_whatever_the_part_type(message: dict[str
     fenced = fence_record(message, ours=False, sender=AVA, policy=_Locked())  # type: ignore[arg-type]
     assert "untrusted_content" not in json.dumps(fenced)
     for key, text in strings(outside(fenced)):
-        assert key in STRUCTURE_KEYS and is_token(text)
+        assert is_structure_key(key) and is_token(text)
