@@ -71,9 +71,6 @@ def _loopback_security() -> Any:
     )
 
 
-LOOPBACK_SECURITY = _loopback_security()
-
-
 class HostGuard:
     """The Host/Origin (DNS-rebinding) checks ``/mcp`` gets from the SDK, for every other route.
 
@@ -142,7 +139,7 @@ def create_http_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *runtime.http_routes, *(extra_routes or [])]
     routes.append(Mount("/", app=mcp_app))
     app: ASGIApp = Starlette(routes=routes, lifespan=lifespan)
-    app = HostGuard(app, security or (LOOPBACK_SECURITY if s.is_loopback else None))
+    app = HostGuard(app, security or (_loopback_security() if s.is_loopback else None))
     if s.auth_token:
         app = BearerAuth(app, s.auth_token)
     return app
