@@ -103,6 +103,7 @@ async def every_exit(client: Client, chat_id: str, message_id: str) -> dict[str,
     return {
         "list_messages": tool_doc(await client.call_tool("list_messages", {"chat_id": chat_id})),
         "get_message": tool_doc(await client.call_tool("get_message", {"message_id": message_id})),
+        "list_thread_messages": tool_doc(await client.call_tool("list_thread_messages", {"message_id": message_id})),
         "list_events": events,
         "wait_for_event": tool_doc(
             await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "timeout": 2})
