@@ -22,7 +22,7 @@ from .catalog import Catalog
 from .client import ApiRequest, LinqClient
 from .errors import LinqMCPError, tool_error
 from .policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, fence_untrusted, preview
-from .runner import ToolResult
+from .runner import ToolResult, _nested_key
 
 log = logging.getLogger("linq_mcp.guard")
 
@@ -44,7 +44,10 @@ class Clearance:
     async def succeeded(self) -> None:
         if self.policy is not None and self.decision is not None and self.decision.record:
             await self.policy.record_send(
-                self.decision.tool, self.decision.reached, reservation=self.decision.reservation
+                self.decision.tool,
+                self.decision.reached,
+                reservation=self.decision.reservation,
+                send_key=self.decision.send_key,
             )
 
     async def failed(self) -> None:
@@ -70,8 +73,9 @@ class SafetyGuard:
         except LinqMCPError as exc:
             return ToolResult(tool_error(exc), is_error=True)
         can_ask = _can_elicit(context)
+        key = self._deduplicated_key(tool, args)
         decision = await self.policy.check(
-            tool, effect, args, chat_participants=participants, confirm_supported=can_ask
+            tool, effect, args, chat_participants=participants, confirm_supported=can_ask, idempotency_key=key
         )
         if isinstance(decision, ConfirmationRequired) and decision.via == "elicitation":
             decision = await self._ask(tool, effect, args, participants, decision, context)
@@ -105,7 +109,14 @@ class SafetyGuard:
             )
         except Exception as exc:  # no back-channel after all: fall back to the token flow
             log.info("elicitation unavailable (%s); using a confirm_token", type(exc).__name__)
-            return await self.policy.check(tool, effect, args, chat_participants=participants, confirm_supported=False)
+            return await self.policy.check(
+                tool,
+                effect,
+                args,
+                chat_participants=participants,
+                confirm_supported=False,
+                idempotency_key=self._deduplicated_key(tool, args),
+            )
         accepted = answer.action == "accept" and bool((answer.content or {}).get("confirm"))
         if not accepted:
             return ToolResult(
@@ -123,7 +134,16 @@ class SafetyGuard:
             {**args, "confirm_token": decision.token},
             chat_participants=participants,
             confirm_supported=False,
+            idempotency_key=self._deduplicated_key(tool, args),
         )
+
+    def _deduplicated_key(self, tool: str, args: Mapping[str, Any]) -> str | None:
+        """The caller's idempotency key, when Linq de-duplicates it: a retry with it is the same send."""
+        op = self.catalog[tool]
+        if op.idempotency == "none":
+            return None
+        key = args.get("idempotency_key") or _nested_key(op, args)
+        return key if isinstance(key, str) and key else None
 
     async def _participants(self, chat_id: str | None, message_id: str | None) -> list[Any] | None:
         if chat_id is None and message_id is not None:
