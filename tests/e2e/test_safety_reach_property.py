@@ -30,6 +30,7 @@ from linq_mcp.policy import SafetyConfig
 from linq_mcp.policy.reach import TOOL_REACH
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import LimitsConfig, SandboxConfig, TimingConfig
+from linq_mcp.sandbox.messaging import other_handles
 from linq_mcp.settings import Settings
 
 # ---- the people, and how they may be spelled --------------------------------------------
@@ -52,7 +53,7 @@ def phone_spellings(draw: st.DrawFn) -> Spelling:
     canonical = draw(st.sampled_from(PHONES))
     digits = canonical[1:]
     form = draw(st.sampled_from(["e164", "separated", "double_zero", "national", "brackets", "scripts", "broken"]))
-    if form == "national" and not canonical.startswith("+1"):
+    if form in ("national", "brackets") and not canonical.startswith("+1"):  # US national formats
         form = "separated"
     if form == "e164":
         return Spelling(canonical, canonical, True)
@@ -189,20 +190,30 @@ def text(value: str) -> dict[str, Any]:
     return {"parts": [{"type": "text", "value": value}]}
 
 
-# tool -> (arguments for these handles, the participants already in the chat it acts on)
-Call = Callable[[World, list[str]], tuple[dict[str, Any], list[str]]]
+# tool -> the arguments naming these handles (chat_id: the chat it acts on, whose participants count too)
+Call = Callable[[World, list[str]], dict[str, Any]]
 CALLS: dict[str, Call] = {
-    "create_chat": lambda w, h: ({"from": LINE, "to": h, "message": text("hi")}, []),
-    "send_message_to_handles": lambda w, h: ({"to": h, "message": text("hi")}, []),
-    "connect_payment_handle": lambda w, h: ({"handle": h[0]}, []),
-    "add_participant": lambda w, h: ({"chat_id": w.group_chat, "handle": h[0]}, GROUP),
-    "stop_location_sharing": lambda w, h: ({"chat_id": w.direct_chat, "handle": h[0]}, [AVA]),
-    "create_payment": lambda w, h: ({"handle": h[0], "amount_cents": 500, "currency": "usd"}, []),
-    "create_payment_request": lambda w, h: (
-        {"rail": "natural", "from": LINE, "payer_handle": h[0], "amount": 500, "currency": "usd"},
-        [],
-    ),
+    "create_chat": lambda w, h: {"from": LINE, "to": h, "message": text("hi")},
+    "send_message_to_handles": lambda w, h: {"to": h, "message": text("hi")},
+    "connect_payment_handle": lambda w, h: {"handle": h[0]},
+    "add_participant": lambda w, h: {"chat_id": w.group_chat, "handle": h[0]},
+    "stop_location_sharing": lambda w, h: {"chat_id": w.direct_chat, "handle": h[0]},
+    "create_payment": lambda w, h: {"handle": h[0], "amount_cents": 500, "currency": "usd"},
+    "create_payment_request": lambda w, h: {
+        "rail": "natural",
+        "from": LINE,
+        "payer_handle": h[0],
+        "amount": 500,
+        "currency": "usd",
+    },
 }
+
+
+def participants(sandbox: Sandbox, chat_id: str | None) -> list[str]:
+    """Who is in the chat right now, as the sandbox holds it (earlier examples may have added people)."""
+    return [] if chat_id is None else other_handles(sandbox.world.chats[chat_id])
+
+
 GROUP_TOOLS = [t for t, r in TOOL_REACH.items() if r.new_group]  # also called with several handles
 
 
@@ -288,7 +299,8 @@ def test_a_handle_is_reachable_iff_the_policy_allows_its_canonical_form(
         out = []
         async with connected(sandbox, settings) as (client, _):
             for tool, handles in plan:
-                args, in_chat = CALLS[tool](world, [h.text for h in handles])
+                args = CALLS[tool](world, [h.text for h in handles])
+                in_chat = participants(sandbox, args.get("chat_id"))
                 result, seen = await requests.during(lambda: client.call_tool(tool, args))  # noqa: B023
                 out.append((tool, handles, in_chat, result, seen))
         return out
