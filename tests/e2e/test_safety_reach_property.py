@@ -236,7 +236,7 @@ class Requests:
                 self.seen.append({unquote(part) for part in path.split("/")} | strings(json.loads(body or b"null")))
             return await inner(method, path, query, headers, body)
 
-        sandbox.dispatch = dispatch  # type: ignore[method-assign]
+        sandbox.dispatch = dispatch  # type: ignore[method-assign,assignment]
 
     async def during(self, call: Callable[[], Awaitable[Any]]) -> tuple[Any, list[set[str]]]:
         before = len(self.seen)
