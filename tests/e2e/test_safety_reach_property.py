@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import anyio
 from e2e_helpers import AVA, LINE, PERMISSIVE, connected, data
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from linq_mcp.policy import SafetyConfig
@@ -184,6 +184,7 @@ rules = st.builds(Rules, st.lists(PATTERNS, max_size=3).map(tuple), st.lists(PAT
 class World:
     group_chat: str
     direct_chat: str  # a chat with AVA only
+    chats: dict[str, tuple[str, str]]  # person (canonical) -> (their 1:1 chat, its first message)
 
 
 def text(value: str) -> dict[str, Any]:
@@ -271,9 +272,15 @@ def shared() -> tuple[Sandbox, World, Requests, Path]:
         async def setup() -> World:
             settings = Settings(sandbox=True, toolsets=("all",), safety=PERMISSIVE, db_path=str(db))
             async with connected(sandbox, settings) as (client, _):
-                group = data(await client.call_tool("create_chat", {"from": LINE, "to": GROUP, "message": text("g")}))
-                direct = data(await client.call_tool("create_chat", {"from": LINE, "to": [AVA], "message": text("d")}))
-            return World(group["chat"]["id"], direct["chat"]["id"])
+
+                async def chat(people: list[str]) -> tuple[str, str]:
+                    args = {"from": LINE, "to": people, "message": text("hello")}
+                    created = data(await client.call_tool("create_chat", args))["chat"]
+                    return str(created["id"]), str(created["message"]["id"])
+
+                group, direct = await chat(GROUP), await chat([AVA])
+                chats = {person: await chat([person]) for person in PHONES + EMAILS}
+            return World(group[0], direct[0], chats)
 
         world = anyio.run(setup)
         _STATE.update(sandbox=sandbox, world=world, requests=Requests(sandbox), db=db)
@@ -288,6 +295,11 @@ def shared() -> tuple[Sandbox, World, Requests, Path]:
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(rules=rules, first=spellings, second=spellings)
+@example(  # issue 11, item 1: an email that starts like an allowed number prefix
+    rules=Rules((Pattern("+1555*", "prefix", "+1555"),), ()),
+    first=Spelling("+15551230001@evil.com", "+15551230001@evil.com", True),
+    second=Spelling("+1 555 123 0002", "+15551230002", False),
+)
 def test_a_handle_is_reachable_iff_the_policy_allows_its_canonical_form(
     rules: Rules, first: Spelling, second: Spelling
 ) -> None:
@@ -324,3 +336,52 @@ def test_a_handle_is_reachable_iff_the_policy_allows_its_canonical_form(
         for handle in handles:  # the person Linq is asked to reach is the one the policy checked
             assert handle.canonical in request, why
             assert handle.text == handle.canonical or handle.text not in request, why
+
+
+# ---- sends into an existing chat: its participants are whom they reach --------------------
+
+ChatCall = Callable[[str, str], dict[str, Any]]
+CHAT_CALLS: dict[str, ChatCall] = {
+    "send_message": lambda chat, msg: {"chat_id": chat, "message": text("hi")},
+    "send_voice_memo": lambda chat, msg: {"chat_id": chat, "voice_memo_url": "https://example.com/memo.m4a"},
+    "share_contact_card": lambda chat, msg: {"chat_id": chat},
+    "request_location": lambda chat, msg: {"chat_id": chat},
+    "create_poll": lambda chat, msg: {"chat_id": chat, "poll": {"options": [{"text": "A"}, {"text": "B"}]}},
+    "update_app_card": lambda chat, msg: {"message_id": msg, "layout": {"caption": "hi"}},
+}
+
+
+def test_every_tool_that_sends_into_a_chat_is_exercised() -> None:
+    assert set(CHAT_CALLS) == {tool for tool, reach in TOOL_REACH.items() if reach.sends and not reach.direct}
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(rules=rules, person=st.sampled_from(PHONES + EMAILS))
+@example(rules=Rules((Pattern("+1555*", "prefix", "+1555"),), ()), person="+1555@evil.example")
+def test_a_chat_is_reachable_iff_the_policy_allows_everyone_in_it(rules: Rules, person: str) -> None:
+    sandbox, world, requests, db = shared()
+    chat_id, message_id = world.chats[person]
+
+    async def run() -> list[tuple[str, list[str], Any, list[set[str]]]]:
+        settings = Settings(sandbox=True, toolsets=("all",), safety=rules.config(), db_path=str(db))
+        out = []
+        async with connected(sandbox, settings) as (client, _):
+            for tool, call in CHAT_CALLS.items():
+                in_chat = participants(sandbox, chat_id)
+                result, seen = await requests.during(lambda: client.call_tool(tool, call(chat_id, message_id)))  # noqa: B023
+                out.append((tool, in_chat, result, seen))
+        return out
+
+    for tool, in_chat, result, seen in anyio.run(run):
+        payload = result.structured_content or {}
+        why = f"{tool} in a chat with {in_chat} under {rules}: {result.content[0].text[:300]}"
+        assert payload.get("error") != "invalid_arguments", why
+        expected = all(rules.allows(p) for p in in_chat)
+        assert bool(seen) == expected, why
+        if not expected:
+            assert payload.get("error") == "policy_refused", why
