@@ -6,14 +6,16 @@ reservations in memory, and a retry with the same idempotency key counted twice.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from policy_helpers import SEND, Clock, to_handles
 
-from linq_mcp.policy import Allowed, Policy, Refused
+from linq_mcp.policy import Allowed, Policy, Refused, SafetyConfig
 from linq_mcp.policy.caps import RESERVATION_SECONDS
 
 MakePolicy = Callable[..., Policy]
@@ -112,3 +114,25 @@ async def test_the_same_key_for_other_recipients_is_another_send(make_policy: Ma
     await policy.record_send(SEND, first.reached, reservation=first.reservation, send_key=first.send_key)
     other = await policy.check(SEND, "send", to_handles("+15550000002"), idempotency_key="k-1")
     assert isinstance(other, Refused) and other.rule == "max_sends_per_minute"
+
+
+async def test_sends_recorded_by_an_older_version_still_count(db_path: Path, clock: Clock) -> None:
+    """A database written before sends were held in it (no held_until/send_key/send_id columns)."""
+    conn = sqlite3.connect(db_path)
+    conn.executescript(
+        """
+        CREATE TABLE policy_sends (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+        CREATE TABLE policy_send_recipients (handle_key TEXT NOT NULL, at REAL NOT NULL);
+        """
+    )
+    conn.execute("INSERT INTO policy_sends (at) VALUES (?)", (clock.now - 10,))
+    conn.commit()
+    conn.close()
+    policy = Policy(SafetyConfig.from_mapping({"max_sends_per_minute": 1, **LOOSE}), db_path, clock=clock)
+    try:
+        refused = await policy.check(SEND, "send", to_handles("+15550000001"))
+        assert isinstance(refused, Refused) and refused.rule == "max_sends_per_minute"
+        clock.advance(60)
+        assert isinstance(await policy.check(SEND, "send", to_handles("+15550000001")), Allowed)
+    finally:
+        policy.close()
