@@ -93,3 +93,24 @@ async def test_a_send_cancelled_in_flight_is_counted_not_leaked(sandbox: Sandbox
         later.close()
     assert isinstance(decision, Refused) and decision.rule == "max_sends_per_hour", decision
     assert not isinstance(decision, Allowed)
+
+
+async def test_a_send_the_client_cancels_over_mcp_is_counted_not_leaked(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The same, with the cancellation coming from the MCP client (notifications/cancelled)."""
+    db = tmp_path / "db"
+    config = caps(max_sends_per_minute=1, max_sends_per_hour=1)
+    faults = sandbox.world.config.faults
+    faults.rate, faults.kinds, faults.latency_ms, faults.only_operations = 1.0, {"latency": 1.0}, 3000, [SEND]
+    async with connected(sandbox, settings_for(config, db)) as (client, _):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.call_tool, SEND, message("cancelled"))
+            while not sandbox.world.stats.get("fault.latency"):
+                await anyio.sleep(0.01)
+            tg.cancel_scope.cancel()
+        await anyio.sleep(0.5)  # the server handles the cancellation
+    later = Policy(config, db, clock=lambda: time.time() + RESERVATION_SECONDS + 60)
+    try:
+        decision = await later.check(SEND, "send", message("later"))
+    finally:
+        later.close()
+    assert isinstance(decision, Refused) and decision.rule == "max_sends_per_hour", decision
