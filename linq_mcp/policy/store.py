@@ -160,9 +160,9 @@ class PolicyStore:
         with self._transaction():
             if counts_as_send:
                 updated = 0
-                if send_id is not None:
+                if send_id is not None:  # the key check guards against a row id reused after a release
                     updated = self._conn.execute(
-                        "UPDATE policy_sends SET held_until = NULL WHERE id = ?", (send_id,)
+                        "UPDATE policy_sends SET held_until = NULL WHERE id = ? AND send_key IS ?", (send_id, send_key)
                     ).rowcount
                 if not updated and send_key is not None:
                     updated = self._conn.execute(
@@ -187,9 +187,8 @@ class PolicyStore:
                 self._conn.execute("DELETE FROM policy_send_recipients WHERE send_id = ?", (send_id,))
 
     def _prune(self, now: float) -> None:
-        lapsed = "SELECT id FROM policy_sends WHERE held_until IS NOT NULL AND held_until <= ?"
-        self._conn.execute(f"DELETE FROM policy_send_recipients WHERE send_id IN ({lapsed})", (now,))
-        self._conn.execute("DELETE FROM policy_sends WHERE held_until IS NOT NULL AND held_until <= ?", (now,))
+        # Lapsed holds stay until they are a day old like every send (they no longer count): a
+        # retry with their key finds them, and their row ids are not reused under a late settler.
         self._conn.execute("DELETE FROM policy_sends WHERE at < ?", (now - DAY_SECONDS,))
         self._conn.execute("DELETE FROM policy_send_recipients WHERE at < ?", (now - DAY_SECONDS,))
         self._conn.execute("DELETE FROM policy_used_nonces WHERE expires_at < ?", (now,))

@@ -136,3 +136,21 @@ async def test_sends_recorded_by_an_older_version_still_count(db_path: Path, clo
         assert isinstance(await policy.check(SEND, "send", to_handles("+15550000001")), Allowed)
     finally:
         policy.close()
+
+
+async def test_retrying_a_crashed_process_send_after_its_hold_lapsed_counts_it_once(
+    make_policy: MakePolicy, clock: Clock
+) -> None:
+    crashed = make_policy(max_sends_per_minute=1, max_sends_per_hour=10, **LOOSE)
+    args = to_handles("+15550000001")
+    assert isinstance(await crashed.check(SEND, "send", args, idempotency_key="k-1"), Allowed)
+    crashed.close()  # died with the send in flight
+    clock.advance(RESERVATION_SECONDS + 1)
+    other = make_policy(max_sends_per_minute=1, max_sends_per_hour=10, **LOOSE)
+    retry = await other.check(SEND, "send", args, idempotency_key="k-1")
+    assert isinstance(retry, Allowed)
+    await other.record_send(SEND, retry.reached, reservation=retry.reservation, send_key=retry.send_key)
+    refused = await other.check(SEND, "send", args, idempotency_key="k-2")
+    assert isinstance(refused, Refused) and refused.rule == "max_sends_per_minute"
+    clock.advance(61)
+    assert isinstance(await other.check(SEND, "send", args, idempotency_key="k-2"), Allowed)
