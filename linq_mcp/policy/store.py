@@ -127,11 +127,14 @@ class PolicyStore:
         return None if row is None else int(row[0])
 
     def hold_again(self, send_id: int, now: float, hold_until: float) -> None:
-        """A retry of a send whose hold lapsed (its process died): count it again until settled."""
-        self._conn.execute(
-            "UPDATE policy_sends SET held_until = ? WHERE id = ? AND held_until IS NOT NULL AND held_until <= ?",
-            (hold_until, send_id, now),
-        )
+        """A retry of a send whose hold lapsed (its process died): count it again, from now, until settled."""
+        lapsed = self._conn.execute(
+            "UPDATE policy_sends SET at = ?, held_until = ? "
+            "WHERE id = ? AND held_until IS NOT NULL AND held_until <= ?",
+            (now, hold_until, send_id, now),
+        ).rowcount
+        if lapsed:
+            self._conn.execute("UPDATE policy_send_recipients SET at = ? WHERE send_id = ?", (now, send_id))
 
     def hold(self, at: float, hold_until: float, handles: Iterable[str], send_key: str | None) -> int:
         """Count one send (and its recipients) from now on, until recorded or released."""
