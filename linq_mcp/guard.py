@@ -23,7 +23,7 @@ from .client import ApiRequest, LinqClient
 from .errors import LinqMCPError, tool_error
 from .fence import fence_record, fence_result
 from .policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
-from .runner import ToolResult
+from .runner import ToolResult, _nested_key
 
 log = logging.getLogger("linq_mcp.guard")
 
@@ -40,11 +40,19 @@ class Clearance:
 
     policy: Policy | None = None
     decision: Allowed | None = None
+    handles: dict[str, Any] | None = None  # the handle arguments in the canonical form the policy checked
+
+    def request_arguments(self, args: dict[str, Any]) -> dict[str, Any]:
+        """What the request carries: ``args`` with each handle spelled as the policy checked it."""
+        return {**args, **self.handles} if self.handles else args
 
     async def succeeded(self) -> None:
         if self.policy is not None and self.decision is not None and self.decision.record:
             await self.policy.record_send(
-                self.decision.tool, self.decision.reached, reservation=self.decision.reservation
+                self.decision.tool,
+                self.decision.reached,
+                reservation=self.decision.reservation,
+                send_key=self.decision.send_key,
             )
 
     async def failed(self) -> None:
@@ -70,8 +78,9 @@ class SafetyGuard:
         except LinqMCPError as exc:
             return ToolResult(tool_error(exc), is_error=True)
         can_ask = _can_elicit(context)
+        key = self._deduplicated_key(tool, args)
         decision = await self.policy.check(
-            tool, effect, args, chat_participants=participants, confirm_supported=can_ask
+            tool, effect, args, chat_participants=participants, confirm_supported=can_ask, idempotency_key=key
         )
         if isinstance(decision, ConfirmationRequired) and decision.via == "elicitation":
             decision = await self._ask(tool, effect, args, participants, decision, context)
@@ -87,7 +96,7 @@ class SafetyGuard:
                 body["confirmation_required"] = True
                 body["confirm_token"] = decision.confirm_token
             return ToolResult(body)
-        return Clearance(self.policy, decision)
+        return Clearance(self.policy, decision, self.policy.canonical_handles(tool, args))
 
     async def _ask(
         self,
@@ -105,7 +114,14 @@ class SafetyGuard:
             )
         except Exception as exc:  # no back-channel after all: fall back to the token flow
             log.info("elicitation unavailable (%s); using a confirm_token", type(exc).__name__)
-            return await self.policy.check(tool, effect, args, chat_participants=participants, confirm_supported=False)
+            return await self.policy.check(
+                tool,
+                effect,
+                args,
+                chat_participants=participants,
+                confirm_supported=False,
+                idempotency_key=self._deduplicated_key(tool, args),
+            )
         accepted = answer.action == "accept" and bool((answer.content or {}).get("confirm"))
         if not accepted:
             return ToolResult(
@@ -123,7 +139,16 @@ class SafetyGuard:
             {**args, "confirm_token": decision.token},
             chat_participants=participants,
             confirm_supported=False,
+            idempotency_key=self._deduplicated_key(tool, args),
         )
+
+    def _deduplicated_key(self, tool: str, args: Mapping[str, Any]) -> str | None:
+        """The caller's idempotency key, when Linq de-duplicates it: a retry with it is the same send."""
+        op = self.catalog[tool]
+        if op.idempotency == "none":
+            return None
+        key = args.get("idempotency_key") or _nested_key(op, args)
+        return key if isinstance(key, str) and key else None
 
     async def _participants(self, chat_id: str | None, message_id: str | None) -> list[Any] | None:
         if chat_id is None and message_id is not None:

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
+
 from .catalog import Catalog, Operation
 from .errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
 from .ledger import KeyReused, SendLedger, fingerprint
@@ -48,6 +50,7 @@ class ToolResult:
 class Settlement(Protocol):
     async def succeeded(self) -> None: ...
     async def failed(self) -> None: ...
+    def request_arguments(self, args: dict[str, Any]) -> dict[str, Any]: ...
 
 
 Observer = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None]]
@@ -62,13 +65,18 @@ class Guard(Protocol):
 
 
 async def _settle(settlement: Settlement | None, *, sent: bool) -> None:
-    """Tell the safety layer how the call ended; its bookkeeping never turns a send into an error."""
+    """Tell the safety layer how the call ended; its bookkeeping never turns a send into an error.
+
+    Shielded: it also runs while the call is being cancelled, when an unshielded await
+    would raise again and leave the send neither recorded nor released.
+    """
     if settlement is None:
         return
-    try:
-        await (settlement.succeeded() if sent else settlement.failed())
-    except Exception as exc:
-        log.warning("safety bookkeeping failed: %s", type(exc).__name__)
+    with anyio.CancelScope(shield=True):
+        try:
+            await (settlement.succeeded() if sent else settlement.failed())
+        except Exception as exc:
+            log.warning("safety bookkeeping failed: %s", type(exc).__name__)
 
 
 def _nested_key(op: Operation, args: Mapping[str, Any]) -> str | None:
@@ -118,16 +126,22 @@ class ToolRunner:
                     return replay
             settlement: Settlement | None = None
             if self.guard is not None:
-                verdict = await self.guard.before(op.tool, op.effect, args, context)
+                # The key this call will carry, generated or not: a retry with it is the same send.
+                seen = args if key is None or args.get("idempotency_key") == key else {**args, "idempotency_key": key}
+                verdict = await self.guard.before(op.tool, op.effect, seen, context)
                 if isinstance(verdict, ToolResult):
                     if key is not None:
                         verdict.structured.setdefault("idempotency_key", key)
                     return verdict
                 settlement = verdict
             try:
-                result = await self._send(op, args, key)
+                sent_args = settlement.request_arguments(args) if settlement is not None else args
+                result = await self._send(op, args, key, sent_args)
             except OutcomeUnknownError:
                 await _settle(settlement, sent=True)  # it may have gone out: count it
+                raise
+            except anyio.get_cancelled_exc_class():
+                await _settle(settlement, sent=True)  # cancelled mid-flight: it may have gone out too
                 raise
             except BaseException:
                 await _settle(settlement, sent=False)
@@ -172,10 +186,13 @@ class ToolRunner:
             is_error=True,
         )
 
-    async def _send(self, op: Operation, args: dict[str, Any], key: str | None) -> ToolResult:
+    async def _send(
+        self, op: Operation, args: dict[str, Any], key: str | None, sent_args: dict[str, Any] | None = None
+    ) -> ToolResult:
+        """``args`` identify the call (ledger); ``sent_args`` (default ``args``) build the request."""
         from .client import ApiRequest  # httpx loads with the runtime, not with the tool list
 
-        api_args = {k: v for k, v in args.items() if k not in CONTROL_ARGS}
+        api_args = {k: v for k, v in (sent_args or args).items() if k not in CONTROL_ARGS}
         call = op.build_call(api_args, key)
         fp = fingerprint(op.tool, args) if key is not None else ""
         if key is not None:
@@ -193,6 +210,10 @@ class ToolRunner:
         except OutcomeUnknownError:
             if key is not None:
                 self.ledger.record(key, fp, "unknown")
+            raise
+        except anyio.get_cancelled_exc_class():
+            if key is not None:
+                self.ledger.record(key, fp, "unknown")  # cancelled in flight: Linq may have it
             raise
         except Exception:
             if key is not None:

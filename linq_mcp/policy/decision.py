@@ -21,7 +21,10 @@ class Allowed:
     dry_run: bool = False
     # dry run only: a real call would need the person's confirmation; this token will do
     confirm_token: str | None = None
-    reservation: int | None = field(default=None, compare=False)
+    reservation: int | None = field(default=None, compare=False)  # the held send (PolicyStore.hold)
+    # the hold belongs to an earlier call with the same idempotency key: never release it
+    reservation_reused: bool = field(default=False, compare=False)
+    send_key: str | None = field(default=None, compare=False)
 
     @property
     def allowed(self) -> bool:
