@@ -122,11 +122,14 @@ async def test_a_token_from_a_tokenless_client_does_not_skip_the_person(sandbox:
     async with connected(sandbox, settings_for(policy())) as (blind, rt):
         hold = error_of(await blind.call_tool("create_chat", hello()))
         assert hold["error"] == "confirmation_required"
-        from linq_mcp.server import build_server
         from mcp import Client
 
+        from linq_mcp.server import build_server
+
         async with Client(build_server(rt), mode=era, elicitation_callback=person) as asking:
-            result = error_of(await asking.call_tool("create_chat", {**hello(), "confirm_token": hold["confirm_token"]}))
+            result = error_of(
+                await asking.call_tool("create_chat", {**hello(), "confirm_token": hold["confirm_token"]})
+            )
     assert result["error"] == "declined" and len(person.asked) == 1
     assert await delivered_to_ava(sandbox) == 0
 
@@ -163,8 +166,9 @@ async def test_a_decline_in_one_era_holds_in_the_other(sandbox: Sandbox) -> None
     person = Person("decline")
     async with connected(sandbox, settings_for(policy()), era="legacy", elicitation_callback=person) as (c, rt):
         error_of(await c.call_tool("create_chat", hello()))
-        from linq_mcp.server import build_server
         from mcp import Client
+
+        from linq_mcp.server import build_server
 
         async with Client(build_server(rt), mode="auto") as blind:
             refused = error_of(await blind.call_tool("create_chat", hello()))
@@ -189,7 +193,7 @@ async def test_the_2026_question_carries_a_sealed_state_and_no_token(sandbox: Sa
     person = Person()
     async with connected(sandbox, settings_for(policy()), elicitation_callback=person) as (client, _):
         ask = await first_round(client, hello())
-    (key, request), = ask.input_requests.items()
+    ((key, request),) = ask.input_requests.items()
     assert isinstance(request, types.ElicitRequest) and "Hello Ava" in request.params.message
     assert ask.request_state and "lc1." not in ask.request_state and "token" not in ask.request_state
 
@@ -197,7 +201,7 @@ async def test_the_2026_question_carries_a_sealed_state_and_no_token(sandbox: Sa
 async def test_a_2026_yes_cannot_be_moved_to_other_arguments(sandbox: Sandbox) -> None:
     async with connected(sandbox, settings_for(policy()), elicitation_callback=Person()) as (client, _):
         ask = await first_round(client, hello("Harmless"))
-        (key, _), = ask.input_requests.items()
+        ((key, _),) = ask.input_requests.items()
         with pytest.raises(MCPError, match="Invalid or expired requestState"):
             await client.session.call_tool(
                 "create_chat",
@@ -212,7 +216,7 @@ async def test_a_2026_yes_cannot_be_moved_to_other_arguments(sandbox: Sandbox) -
 async def test_a_2026_state_that_was_tampered_with_is_refused(sandbox: Sandbox) -> None:
     async with connected(sandbox, settings_for(policy()), elicitation_callback=Person()) as (client, _):
         ask = await first_round(client, hello())
-        (key, _), = ask.input_requests.items()
+        ((key, _),) = ask.input_requests.items()
         state = ask.request_state or ""
         forged = state[:-2] + ("AA" if not state.endswith("AA") else "BB")
         with pytest.raises(MCPError, match="Invalid or expired requestState"):
@@ -225,7 +229,7 @@ async def test_a_2026_state_that_was_tampered_with_is_refused(sandbox: Sandbox) 
 async def test_a_2026_yes_without_the_servers_state_is_not_a_yes(sandbox: Sandbox) -> None:
     async with connected(sandbox, settings_for(policy()), elicitation_callback=Person()) as (client, _):
         ask = await first_round(client, hello())
-        (key, _), = ask.input_requests.items()
+        ((key, _),) = ask.input_requests.items()
         again = await client.session.call_tool(
             "create_chat", hello(), input_responses=yes(key), allow_input_required=True
         )
@@ -236,7 +240,7 @@ async def test_a_2026_yes_without_the_servers_state_is_not_a_yes(sandbox: Sandbo
 async def test_a_2026_yes_sends_once_even_if_the_round_is_replayed(sandbox: Sandbox) -> None:
     async with connected(sandbox, settings_for(policy(confirm="always")), elicitation_callback=Person()) as (c, _):
         ask = await first_round(c, hello())
-        (key, _), = ask.input_requests.items()
+        ((key, _),) = ask.input_requests.items()
         sent = await c.session.call_tool(
             "create_chat", hello(), input_responses=yes(key), request_state=ask.request_state, allow_input_required=True
         )
