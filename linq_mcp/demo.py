@@ -61,14 +61,14 @@ async def _demo(fast: bool) -> None:
     )
     asked: list[str] = []
 
-    async def person(context: Any, request: Any) -> Any:
-        """The person at the keyboard, as the client's confirmation dialog would show it."""
-        from mcp.types import ElicitResult
+    from mcp.types import ElicitRequestParams, ElicitResult
 
-        asked.append(request.message)
+    async def person(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        """The person at the keyboard, as the client's confirmation dialog would show it."""
+        asked.append(params.message)
         _show("held", "a first message to someone new needs the person's OK (confirm = first_contact)")
         _say("   linq-mcp asks the person — the client shows this dialog:")
-        for line in str(request.message).splitlines():
+        for line in str(params.message).splitlines():
             _say(f"      │ {line}")
         await anyio.sleep(pause)
         _show("the person answers", "Send it ✓")
