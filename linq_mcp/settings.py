@@ -229,16 +229,16 @@ def validate(settings: Settings) -> None:
         raise SettingsError(f"transport must be 'stdio' or 'http', got {settings.transport!r}")
     if not (0 <= settings.port < 65536):
         raise SettingsError(f"port must be 0-65535, got {settings.port}")
+    if settings.secret is not None and len(settings.secret.strip()) < 32:
+        raise SettingsError(
+            "LINQ_MCP_SECRET must be at least 32 characters of random text "
+            '(e.g. python -c "import secrets; print(secrets.token_hex(32))"), or unset to use a generated one'
+        )
     if settings.max_retries < 0:
         raise SettingsError("max_retries must be 0 or more")
     if settings.timeout <= 0:
         raise SettingsError("timeout must be a positive number of seconds")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
         raise SettingsError(f"log_level must be debug, info, warning, error or critical; got {settings.log_level!r}")
-    if settings.secret is not None and len(settings.secret.strip()) < 32:
-        raise SettingsError(
-            "LINQ_MCP_SECRET must be at least 32 characters of random text "
-            '(e.g. python -c "import secrets; print(secrets.token_hex(32))"), or unset to use a generated one'
-        )
     if not settings.base_url.startswith(("http://", "https://")):
         raise SettingsError(f"base_url must start with https:// (got {settings.base_url!r})")
