@@ -168,17 +168,25 @@ async def test_an_explicit_secret_is_used_and_no_secret_file_is_written(tmp_path
     assert not (tmp_path / "secret").exists()
 
 
-async def test_over_http_the_person_is_asked_and_their_answer_decides(era: str) -> None:
+@pytest.mark.parametrize("stateless", [False, True], ids=["stateful", "stateless"])
+async def test_over_http_the_person_is_asked_and_their_answer_decides(era: str, stateless: bool) -> None:
+    """Stateless 2026 serving has no back-channel and no session: the round trip still asks the person.
+    Stateless 2025 serving cannot ask anyone: it falls back to the token path."""
     sandbox = create_sandbox(SandboxConfig(seed=5))
     config = SafetyConfig(confirm="always", max_sends_per_minute=100, max_sends_per_hour=100, max_sends_per_day=100)
     person = Person()
-    async with assembled(Settings(sandbox=True, transport="http", safety=config), sandbox=sandbox) as rt:
+    settings = Settings(sandbox=True, transport="http", stateless=stateless, safety=config)
+    async with assembled(settings, sandbox=sandbox) as rt:
         async with http_server(rt) as url:
             async with Client(f"{url}/mcp", mode=era, elicitation_callback=person) as client:
                 sent = await client.call_tool("create_chat", hello("yes over HTTP"))
                 no = await client.call_tool("create_chat", hello("no over HTTP"))
                 again = await client.call_tool("create_chat", hello("no over HTTP"))
         await anyio.sleep(0.2)
+    if stateless and era == "legacy":
+        assert person.asked == [] and (sent.structured_content or {}).get("error") == "confirmation_required"
+        assert delivered(sandbox, "over HTTP") == 0
+        return
     assert not sent.is_error, sent.content[0].text
     assert (no.structured_content or {}).get("error") == "declined"
     assert (again.structured_content or {}).get("error") == "declined"
