@@ -34,7 +34,7 @@ from .catalog import Catalog
 from .client import ApiRequest, LinqClient
 from .errors import LinqMCPError, tool_error
 from .policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, fence_untrusted, preview
-from .runner import ToolResult
+from .runner import ToolResult, _nested_key
 
 log = logging.getLogger("linq_mcp.guard")
 
@@ -51,7 +51,10 @@ class Clearance:
     async def succeeded(self) -> None:
         if self.policy is not None and self.decision is not None and self.decision.record:
             await self.policy.record_send(
-                self.decision.tool, self.decision.reached, reservation=self.decision.reservation
+                self.decision.tool,
+                self.decision.reached,
+                reservation=self.decision.reservation,
+                send_key=self.decision.send_key,
             )
 
     async def failed(self) -> None:
@@ -102,6 +105,7 @@ class SafetyGuard:
             chat_participants=participants,
             confirm_supported=mode is not None,
             answered_token=answered,
+            idempotency_key=self._deduplicated_key(tool, args),
         )
         if isinstance(decision, ConfirmationRequired) and decision.via == "elicitation":
             if mode == "input_required":
@@ -153,7 +157,16 @@ class SafetyGuard:
             chat_participants=participants,
             confirm_supported=True,
             answered_token=decision.token,
+            idempotency_key=self._deduplicated_key(tool, args),
         )
+
+    def _deduplicated_key(self, tool: str, args: Mapping[str, Any]) -> str | None:
+        """The caller's idempotency key, when Linq de-duplicates it: a retry with it is the same send."""
+        op = self.catalog[tool]
+        if op.idempotency == "none":
+            return None
+        key = args.get("idempotency_key") or _nested_key(op, args)
+        return key if isinstance(key, str) and key else None
 
     async def _participants(self, chat_id: str | None, message_id: str | None) -> list[Any] | None:
         if chat_id is None and message_id is not None:

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
+
 from .catalog import Catalog, Operation
 from .errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
 from .ledger import KeyReused, SendLedger, fingerprint
@@ -61,13 +63,18 @@ class Guard(Protocol):
 
 
 async def _settle(settlement: Settlement | None, *, sent: bool) -> None:
-    """Tell the safety layer how the call ended; its bookkeeping never turns a send into an error."""
+    """Tell the safety layer how the call ended; its bookkeeping never turns a send into an error.
+
+    Shielded: it also runs while the call is being cancelled, when an unshielded await
+    would raise again and leave the send neither recorded nor released.
+    """
     if settlement is None:
         return
-    try:
-        await (settlement.succeeded() if sent else settlement.failed())
-    except Exception as exc:
-        log.warning("safety bookkeeping failed: %s", type(exc).__name__)
+    with anyio.CancelScope(shield=True):
+        try:
+            await (settlement.succeeded() if sent else settlement.failed())
+        except Exception as exc:
+            log.warning("safety bookkeeping failed: %s", type(exc).__name__)
 
 
 def _nested_key(op: Operation, args: Mapping[str, Any]) -> str | None:
@@ -116,7 +123,9 @@ class ToolRunner:
                     return replay
             settlement: Settlement | None = None
             if self.guard is not None:
-                verdict = await self.guard.before(op.tool, op.effect, args, context)
+                # The key this call will carry, generated or not: a retry with it is the same send.
+                seen = args if key is None or args.get("idempotency_key") == key else {**args, "idempotency_key": key}
+                verdict = await self.guard.before(op.tool, op.effect, seen, context)
                 if isinstance(verdict, ToolResult):
                     if key is not None:
                         verdict.structured.setdefault("idempotency_key", key)
@@ -126,6 +135,9 @@ class ToolRunner:
                 result = await self._send(op, args, key)
             except OutcomeUnknownError:
                 await _settle(settlement, sent=True)  # it may have gone out: count it
+                raise
+            except anyio.get_cancelled_exc_class():
+                await _settle(settlement, sent=True)  # cancelled mid-flight: it may have gone out too
                 raise
             except BaseException:
                 await _settle(settlement, sent=False)
@@ -191,6 +203,10 @@ class ToolRunner:
         except OutcomeUnknownError:
             if key is not None:
                 self.ledger.record(key, fp, "unknown")
+            raise
+        except anyio.get_cancelled_exc_class():
+            if key is not None:
+                self.ledger.record(key, fp, "unknown")  # cancelled in flight: Linq may have it
             raise
         except Exception:
             if key is not None:

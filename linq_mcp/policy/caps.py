@@ -1,17 +1,16 @@
 """Send caps over sliding windows: overall per minute/hour/day, and per recipient per hour.
 
-``check`` and ``record`` are separate (record only after a send succeeded), which
-leaves a gap in which parallel tool calls could all pass ``check``. Reservations close
-it: an allowed send holds a slot in memory until it is recorded, released, or
-``RESERVATION_SECONDS`` pass (a crashed call over-counts briefly, never under-counts).
+A send counts from the moment it is allowed: ``Policy`` checks the caps and holds a
+slot for the send (``PolicyStore.hold``) in one database transaction, so parallel
+calls — in this process or in another one on the same database — cannot all pass the
+check. A hold lapses after ``RESERVATION_SECONDS`` if nobody records or releases it
+(a crashed process over-counts briefly, never under-counts).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from linq_mcp.policy.config import SafetyConfig
 from linq_mcp.policy.decision import Refused
@@ -25,45 +24,9 @@ _WINDOWS: tuple[tuple[str, float, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Reservation:
-    id: int
-    tool: str
-    handles: tuple[str, ...]
-    at: float
-
-
-class Reservations:
-    """Allowed sends that have not been recorded or released yet (this process only)."""
-
-    def __init__(self) -> None:
-        self._items: dict[int, Reservation] = {}
-        self._ids = itertools.count(1)
-
-    def live(self, now: float) -> list[Reservation]:
-        for rid in [r.id for r in self._items.values() if now - r.at >= RESERVATION_SECONDS]:
-            del self._items[rid]
-        return list(self._items.values())
-
-    def add(self, tool: str, handles: tuple[str, ...], now: float) -> int:
-        rid = next(self._ids)
-        self._items[rid] = Reservation(rid, tool, handles, now)
-        return rid
-
-    def drop(self, rid: int | None, tool: str, handles: tuple[str, ...]) -> None:
-        """Drop ``rid``, or without one the oldest reservation for the same call."""
-        if rid is None:
-            rid = next((r.id for r in self._items.values() if r.tool == tool and r.handles == handles), None)
-        if rid is not None:
-            self._items.pop(rid, None)
-
-
-def check_caps(
-    config: SafetyConfig, store: PolicyStore, pending: Sequence[Reservation], handles: Sequence[str], now: float
-) -> Refused | None:
-    """Refuse if one more send to ``handles`` would exceed any cap."""
-    day = store.send_times(now - DAY_SECONDS) + [r.at for r in pending]
-    day.sort()
+def check_caps(config: SafetyConfig, store: PolicyStore, handles: Sequence[str], now: float) -> Refused | None:
+    """Refuse if one more send to ``handles`` would exceed any cap (run inside ``store.transaction()``)."""
+    day = store.send_times(now - DAY_SECONDS, now)
     for key, window, unit in _WINDOWS:
         limit: int = getattr(config, key)
         inside = [t for t in day if t > now - window]
@@ -76,8 +39,7 @@ def check_caps(
             )
     limit = config.max_sends_per_recipient_per_hour
     for handle in handles:
-        times = store.recipient_times(handle, now - 3600.0) + [r.at for r in pending if handle in r.handles]
-        times = sorted(t for t in times if t > now - 3600.0)
+        times = store.recipient_times(handle, now - 3600.0, now)
         if len(times) + 1 > limit:
             return Refused(
                 "max_sends_per_recipient_per_hour",

@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from linq_mcp.policy.caps import Reservations, check_caps
+from linq_mcp.policy.caps import RESERVATION_SECONDS, check_caps
 from linq_mcp.policy.config import SafetyConfig, describe
 from linq_mcp.policy.confirm import mint_token, verify_token
 from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
@@ -53,7 +53,6 @@ class Policy:
         # process on the machine agrees; else with the database's own secret
         self._token_key = token_key or self._store.secret
         self._declines = Declines(db, self._token_key)
-        self._reservations = Reservations()
 
     def close(self) -> None:
         self._declines.close()
@@ -70,13 +69,16 @@ class Policy:
         chat_participants: Iterable[str | Mapping[str, Any]] | None = None,
         confirm_supported: bool = False,
         answered_token: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Decision:
         """May this call go ahead? ``chat_participants``: the chat's handles (``get_chat``) for
         tools that act on ``chat_id``/``message_id``. ``confirm_supported``: the client can
         show a form, so a confirmation goes to the person rather than to the assistant, and
         no token path exists (a ``confirm_token`` argument is ignored, a dry run mints none).
         ``answered_token``: the person accepted this call when asked; the server-held token
-        minted for the question (never one from the arguments)."""
+        minted for the question (never one from the arguments). ``idempotency_key``: the
+        caller's key, when Linq de-duplicates it — a retry with the same key is the same send
+        and is counted once."""
         reach = tool_reach(tool)
         if reach is None:
             if effect in GATED_EFFECTS:
@@ -100,7 +102,15 @@ class Policy:
         else:
             presented = answered_token or args.get("confirm_token")
         return await anyio.to_thread.run_sync(
-            self._check_locked, tool, reach, args, reached, dry_run, confirm_supported, presented
+            self._check_locked,
+            tool,
+            reach,
+            args,
+            reached,
+            dry_run,
+            confirm_supported,
+            idempotency_key,
+            presented,
         )
 
     def _resolve(
@@ -193,13 +203,16 @@ class Policy:
         reached: tuple[str, ...],
         dry_run: bool,
         confirm_supported: bool,
+        idempotency_key: str | None,
         presented: str | None = None,
     ) -> Decision:
-        """Caps, confirmation, reservation: atomic with respect to other checks in this process."""
+        """Caps, confirmation, reservation: one transaction, atomic across every process on the database."""
         store, now = self._store, self._clock()
-        with store.lock:
-            if reach.sends:
-                refusal = check_caps(self.config, store, self._reservations.live(now), reached, now)
+        with store.lock, store.transaction():
+            send_key = store.send_key(tool, idempotency_key, reached) if reach.sends and idempotency_key else None
+            earlier = store.find_send(send_key) if send_key is not None else None
+            if reach.sends and earlier is None:  # a retry of a counted send is not another send
+                refusal = check_caps(self.config, store, reached, now)
                 if refusal is not None:
                     return refusal
             why = self._confirmation_reason(reach, reached)
@@ -235,9 +248,20 @@ class Policy:
                     consumed = True
             if dry_run:
                 return Allowed(tool, reached, dry_run=True, confirm_token=token, needs_confirmation=why is not None)
-            rid = self._reservations.add(tool, reached, now) if reach.sends else None
+            rid = None
+            if reach.sends and earlier is not None:
+                store.hold_again(earlier, now, now + RESERVATION_SECONDS)
+                rid = earlier
+            elif reach.sends:
+                rid = store.hold(now, now + RESERVATION_SECONDS, reached, send_key)
             return Allowed(
-                tool, reached, record=reach.sends or reach.confirms, token_consumed=consumed, reservation=rid
+                tool,
+                reached,
+                record=reach.sends or reach.confirms,
+                token_consumed=consumed,
+                reservation=rid,
+                reservation_reused=earlier is not None,
+                send_key=send_key,
             )
 
     def _confirmation_reason(self, reach: ToolReach, reached: tuple[str, ...]) -> str | None:
@@ -262,25 +286,40 @@ class Policy:
 
     # ---- after the call ------------------------------------------------------------
 
-    async def record_send(self, tool: str, reached_handles: Sequence[str], *, reservation: int | None = None) -> None:
-        """After a successful call whose decision had ``record`` set: count it, remember the contacts."""
+    async def record_send(
+        self,
+        tool: str,
+        reached_handles: Sequence[str],
+        *,
+        reservation: int | None = None,
+        send_key: str | None = None,
+    ) -> None:
+        """After a successful (or possibly successful) call whose decision had ``record`` set:
+        count it for good, remember the contacts."""
         reach = tool_reach(tool)
         handles = tuple(normalize_handle(h, self.config.default_region) or h for h in reached_handles)
         counts = bool(reach and reach.sends)
 
         def work() -> None:
             with self._store.lock:
-                self._store.record(self._clock(), handles, counts_as_send=counts)
-                self._reservations.drop(reservation, tool, handles)
+                self._store.record(
+                    self._clock(), handles, counts_as_send=counts, send_id=reservation, send_key=send_key
+                )
 
         await anyio.to_thread.run_sync(work)
 
     async def release(self, decision: Allowed) -> None:
-        """The allowed call failed: free its reserved cap slot (nothing is recorded)."""
+        """The allowed call definitely failed: its held send stops counting (nothing is recorded).
+
+        A hold reused from an earlier call with the same idempotency key is left alone: that
+        call may have gone out."""
+        if decision.reservation is None or decision.reservation_reused:
+            return
+        reservation = decision.reservation
 
         def work() -> None:
             with self._store.lock:
-                self._reservations.drop(decision.reservation, decision.tool, decision.reached)
+                self._store.release(reservation)
 
         await anyio.to_thread.run_sync(work)
 

@@ -9,6 +9,7 @@ Anything that cannot be read with confidence is not a handle (``None``).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -16,6 +17,18 @@ from typing import Literal
 # Characters people put between digits. Anything else (letters, ``;ext=``, ``tel:``) is refused.
 _SEPARATORS = frozenset(" -.()/\t")
 _EMAIL_LOCAL_EXTRA = frozenset("!#$%&'*+/=?^_`{|}~.-")
+# The only phone spelling Linq accepts, and the canonical form ``normalize_handle`` produces.
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+def is_phone(handle: str) -> bool:
+    """A canonical phone number (E.164, ASCII digits). Emails never are, whatever they start with."""
+    return E164.fullmatch(handle) is not None
+
+
+def is_email(handle: str) -> bool:
+    """A canonical email address (exactly one ``@``)."""
+    return handle.count("@") == 1 and not is_phone(handle)
 
 
 class PatternError(ValueError):
@@ -103,14 +116,18 @@ class HandlePattern:
     value: str
 
     def matches(self, handle: str) -> bool:
-        """``handle`` must already be canonical (see ``normalize_handle``)."""
+        """``handle`` must already be canonical (see ``normalize_handle``).
+
+        A number rule only ever matches numbers and an email rule only emails:
+        ``+15551230001@evil.com`` starts like ``+1555*`` but is an email address.
+        """
         if self.kind == "exact":
             return handle == self.value
         if self.kind == "any":
             return True
         if self.kind == "phone_prefix":
-            return handle.startswith("+") and handle.startswith(self.value)
-        return "@" in handle and _glob(self.value, handle)
+            return is_phone(handle) and handle.startswith(self.value)
+        return is_email(handle) and _glob(self.value, handle)
 
 
 def parse_pattern(text: str, default_region: str = "US") -> HandlePattern:

@@ -4,6 +4,14 @@ Sends (for the sliding-window caps), known contacts (for first-contact confirmat
 spent confirmation nonces and the server secret that signs tokens. Handles are stored
 only as keyed hashes (HMAC with that secret), so the database holds no contact list.
 All methods block; ``Policy`` calls them from a worker thread under one lock.
+
+A send is a row in ``policy_sends`` from the moment it is allowed: first *held*
+(``held_until`` set: counted until then, so a crashed process over-counts briefly and
+never under-counts), then *recorded* (``held_until`` NULL) or deleted when it failed.
+Several processes share one database, so checking the caps and holding the slot happen
+in one ``BEGIN IMMEDIATE`` transaction (``Policy`` wraps them in ``transaction()``),
+never in process memory. ``send_key`` (a keyed hash of the tool, the caller's
+idempotency key and the recipients) makes a retry of the same send reuse its row.
 """
 
 from __future__ import annotations
@@ -58,11 +66,28 @@ class PolicyStore:
         self.lock = threading.RLock()
         with self.lock:
             self._conn.executescript(_SCHEMA)
+            self._migrate()
             self.secret = self._load_secret()
 
     def close(self) -> None:
         if self._owned:
             self._conn.close()
+
+    def _migrate(self) -> None:
+        """Add the reservation columns to a database written by an older version."""
+        with self._transaction():
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(policy_sends)")}
+            if "held_until" not in columns:
+                self._conn.execute("ALTER TABLE policy_sends ADD COLUMN held_until REAL")
+            if "send_key" not in columns:
+                self._conn.execute("ALTER TABLE policy_sends ADD COLUMN send_key TEXT")
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(policy_send_recipients)")}
+            if "send_id" not in columns:
+                self._conn.execute("ALTER TABLE policy_send_recipients ADD COLUMN send_id INTEGER")
+            self._conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS policy_sends_key ON policy_sends (send_key)")
+            self._conn.execute(
+                "CREATE INDEX IF NOT EXISTS policy_send_recipients_send ON policy_send_recipients (send_id)"
+            )
 
     def _load_secret(self) -> bytes:
         self._conn.execute("INSERT OR IGNORE INTO policy_secret (id, secret) VALUES (1, ?)", (secrets.token_bytes(32),))
@@ -73,36 +98,98 @@ class PolicyStore:
         """A stable, non-reversible key for a canonical handle."""
         return hmac.new(self.secret, b"handle\0" + handle.encode(), hashlib.sha256).hexdigest()[:32]
 
-    # ---- caps ------------------------------------------------------------------------
+    def send_key(self, tool: str, idempotency_key: str, handles: Iterable[str]) -> str:
+        """One send's identity: the same tool, key and recipients are the same send."""
+        text = "\0".join([tool, idempotency_key, *sorted(handles)])
+        return hmac.new(self.secret, b"send\0" + text.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def send_times(self, since: float) -> list[float]:
-        """Times of recorded sends at or after ``since``, oldest first."""
-        rows = self._conn.execute("SELECT at FROM policy_sends WHERE at >= ? ORDER BY at", (since,))
-        return [float(r[0]) for r in rows]
+    # ---- caps (call inside ``transaction()``) ---------------------------------------------
 
-    def recipient_times(self, handle: str, since: float) -> list[float]:
+    def send_times(self, since: float, now: float) -> list[float]:
+        """Times of sends counted at ``now`` (recorded, or held and not lapsed) after ``since``."""
         rows = self._conn.execute(
-            "SELECT at FROM policy_send_recipients WHERE handle_key = ? AND at >= ? ORDER BY at",
-            (self.key(handle), since),
+            "SELECT at FROM policy_sends WHERE at > ? AND (held_until IS NULL OR held_until > ?) ORDER BY at",
+            (since, now),
         )
         return [float(r[0]) for r in rows]
 
-    def record(self, at: float, handles: Iterable[str], *, counts_as_send: bool) -> None:
-        """One successful call: a send (if it is one), its recipients, and who is now known."""
+    def recipient_times(self, handle: str, since: float, now: float) -> list[float]:
+        rows = self._conn.execute(
+            "SELECT r.at FROM policy_send_recipients r LEFT JOIN policy_sends s ON s.id = r.send_id "
+            "WHERE r.handle_key = ? AND r.at > ? AND (s.held_until IS NULL OR s.held_until > ?) ORDER BY r.at",
+            (self.key(handle), since, now),
+        )
+        return [float(r[0]) for r in rows]
+
+    def find_send(self, send_key: str) -> int | None:
+        """The row of an earlier call of this same send, if it is still kept."""
+        row = self._conn.execute("SELECT id FROM policy_sends WHERE send_key = ?", (send_key,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def hold_again(self, send_id: int, now: float, hold_until: float) -> None:
+        """A retry of a send whose hold lapsed (its process died): count it again until settled."""
+        self._conn.execute(
+            "UPDATE policy_sends SET held_until = ? WHERE id = ? AND held_until IS NOT NULL AND held_until <= ?",
+            (hold_until, send_id, now),
+        )
+
+    def hold(self, at: float, hold_until: float, handles: Iterable[str], send_key: str | None) -> int:
+        """Count one send (and its recipients) from now on, until recorded or released."""
+        cursor = self._conn.execute(
+            "INSERT INTO policy_sends (at, held_until, send_key) VALUES (?, ?, ?)", (at, hold_until, send_key)
+        )
+        send_id = int(cursor.lastrowid or 0)
+        self._conn.executemany(
+            "INSERT INTO policy_send_recipients (handle_key, at, send_id) VALUES (?, ?, ?)",
+            [(self.key(h), at, send_id) for h in handles],
+        )
+        return send_id
+
+    def record(
+        self,
+        at: float,
+        handles: Iterable[str],
+        *,
+        counts_as_send: bool,
+        send_id: int | None = None,
+        send_key: str | None = None,
+    ) -> None:
+        """One successful call: its send counted for good, and who is now known."""
+        handles = list(handles)
         keys = [self.key(h) for h in handles]
         with self._transaction():
             if counts_as_send:
-                self._conn.execute("INSERT INTO policy_sends (at) VALUES (?)", (at,))
-                self._conn.executemany(
-                    "INSERT INTO policy_send_recipients (handle_key, at) VALUES (?, ?)", [(k, at) for k in keys]
-                )
+                updated = 0
+                if send_id is not None:
+                    updated = self._conn.execute(
+                        "UPDATE policy_sends SET held_until = NULL WHERE id = ?", (send_id,)
+                    ).rowcount
+                if not updated and send_key is not None:
+                    updated = self._conn.execute(
+                        "UPDATE policy_sends SET held_until = NULL WHERE send_key = ?", (send_key,)
+                    ).rowcount
+                if not updated:  # the hold is gone (released by a twin call, or pruned): count it anew
+                    new_id = self.hold(at, at, handles, send_key)
+                    self._conn.execute("UPDATE policy_sends SET held_until = NULL WHERE id = ?", (new_id,))
             self._conn.executemany(
                 "INSERT OR IGNORE INTO policy_known_contacts (handle_key, first_sent_at) VALUES (?, ?)",
                 [(k, at) for k in keys],
             )
             self._prune(at)
 
+    def release(self, send_id: int) -> None:
+        """A held send that definitely did not go out stops counting."""
+        with self._transaction():
+            deleted = self._conn.execute(
+                "DELETE FROM policy_sends WHERE id = ? AND held_until IS NOT NULL", (send_id,)
+            ).rowcount
+            if deleted:
+                self._conn.execute("DELETE FROM policy_send_recipients WHERE send_id = ?", (send_id,))
+
     def _prune(self, now: float) -> None:
+        lapsed = "SELECT id FROM policy_sends WHERE held_until IS NOT NULL AND held_until <= ?"
+        self._conn.execute(f"DELETE FROM policy_send_recipients WHERE send_id IN ({lapsed})", (now,))
+        self._conn.execute("DELETE FROM policy_sends WHERE held_until IS NOT NULL AND held_until <= ?", (now,))
         self._conn.execute("DELETE FROM policy_sends WHERE at < ?", (now - DAY_SECONDS,))
         self._conn.execute("DELETE FROM policy_send_recipients WHERE at < ?", (now - DAY_SECONDS,))
         self._conn.execute("DELETE FROM policy_used_nonces WHERE expires_at < ?", (now,))
@@ -129,8 +216,17 @@ class PolicyStore:
         return True
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic step against every process sharing the database (hold ``lock`` too)."""
+        with self._transaction():
+            yield
+
+    @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error (the connection is in autocommit mode)."""
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error; nested use joins the outer transaction."""
+        if self._conn.in_transaction:
+            yield
+            return
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield
