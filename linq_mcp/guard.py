@@ -33,12 +33,11 @@ from .asking import (
 from .catalog import Catalog
 from .client import ApiRequest, LinqClient
 from .errors import LinqMCPError, tool_error
-from .policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, fence_untrusted, preview
+from .fence import fence_record, fence_result
+from .policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
 from .runner import ToolResult, _nested_key
 
 log = logging.getLogger("linq_mcp.guard")
-
-MESSAGE_TOOLS = frozenset({"list_messages", "get_message", "list_thread_messages"})
 
 
 @dataclass
@@ -185,19 +184,11 @@ class SafetyGuard:
         )
         return response.body
 
-    # inbound text -------------------------------------------------------------------
+    # inbound content ----------------------------------------------------------------
     async def filter_result(self, tool: str, result: dict[str, Any]) -> dict[str, Any]:
-        """Mark other people's words as untrusted data; withhold strangers' under lockdown."""
-        if tool not in MESSAGE_TOOLS:
-            return result
-        if "messages" in result and isinstance(result["messages"], list):
-            return {**result, "messages": [self.inbound(m) for m in result["messages"]]}
-        return dict(self.inbound(result))
-
-    def inbound(self, message: Any) -> Any:
-        if not isinstance(message, Mapping) or message.get("is_from_me", True):
-            return message
-        return fence_message(message, self.policy)
+        """Fence every record in a result that someone else wrote; withhold strangers' under lockdown."""
+        fenced = fence_result(result, self.policy)
+        return dict(fenced) if isinstance(fenced, Mapping) else result
 
 
 def sender_of(message: Mapping[str, Any]) -> str:
@@ -208,20 +199,8 @@ def sender_of(message: Mapping[str, Any]) -> str:
 
 
 def fence_message(message: Mapping[str, Any], policy: Policy | None) -> dict[str, Any]:
-    """An inbound message with its text moved into a delimited ``untrusted_content`` field."""
-    sender = sender_of(message)
-    record = policy.redact_inbound(message, sender) if policy is not None else dict(message)
-    if "content_withheld" in record:
-        return record
-    parts = record.get("parts") or []
-    texts = [str(p.get("value", "")) for p in parts if isinstance(p, Mapping) and p.get("type") == "text"]
-    if texts:
-        record["parts"] = [
-            {**p, "value": "(see untrusted_content)"} if isinstance(p, Mapping) and p.get("type") == "text" else p
-            for p in parts
-        ]
-        record["untrusted_content"] = fence_untrusted("\n".join(texts), sender)
-    return record
+    """An inbound message with everything its sender wrote moved into ``untrusted_content``."""
+    return fence_record(message, ours=False, sender=sender_of(message), policy=policy)
 
 
 def _with_fix(payload: dict[str, Any]) -> dict[str, Any]:

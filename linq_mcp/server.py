@@ -272,6 +272,11 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
         except Exception as exc:  # last line of defence: the runner already catches everything
             log.exception("tool %s crashed", name)
             payload = tool_error(exc)
+            if name in surface.extra_tools:  # a local tool (events): there is no Linq outcome to be unsure of
+                payload["message"] = (
+                    f"linq-mcp failed unexpectedly ({type(exc).__name__}); this tool only reads local data, "
+                    "so nothing was sent to Linq."
+                )
             result = ToolResult(payload, is_error=True)
         if isinstance(result, AskPerson):
             return to_input_required(result)

@@ -60,6 +60,43 @@ class BearerAuth:
         await self.app(scope, receive, send)
 
 
+def _loopback_security() -> Any:
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    # The SDK's own default for a loopback /mcp: the same, for every other route.
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )
+
+
+LOOPBACK_SECURITY = _loopback_security()
+
+
+class HostGuard:
+    """The Host/Origin (DNS-rebinding) checks ``/mcp`` gets from the SDK, for every other route.
+
+    Without it ``/webhooks/linq`` and ``/healthz`` answered any Host, so a web page could
+    reach them through a rebound name.
+    """
+
+    def __init__(self, app: ASGIApp, security: Any, sdk_prefix: str = "/mcp") -> None:
+        from mcp.server.transport_security import TransportSecurityMiddleware
+
+        self.app = app
+        self.prefix = sdk_prefix
+        self.check = TransportSecurityMiddleware(security) if security is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.check is not None and scope["type"] == "http" and not scope["path"].startswith(self.prefix):
+            refusal = await self.check.validate_request(Request(scope), is_post=False)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_http_app(
     runtime: Runtime,
     *,
@@ -105,6 +142,7 @@ def create_http_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *runtime.http_routes, *(extra_routes or [])]
     routes.append(Mount("/", app=mcp_app))
     app: ASGIApp = Starlette(routes=routes, lifespan=lifespan)
+    app = HostGuard(app, security or (LOOPBACK_SECURITY if s.is_loopback else None))
     if s.auth_token:
         app = BearerAuth(app, s.auth_token)
     return app

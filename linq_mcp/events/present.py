@@ -1,9 +1,9 @@
 """Events as compact JSON for an assistant, with other people's words fenced.
 
-Resources and tools show the same shapes. Whatever someone else wrote (an inbound
-message's text, a group name they chose, a custom emoji) goes through
-``guard.fence_message`` so it arrives as labelled untrusted data, and is withheld
-under ``inbound = "allowlisted"`` when the sender is not allowed.
+Resources and tools show the same shapes. Each record is built whole, then passes the one
+exit rule, ``fence.fence_record``: whatever someone else wrote (any part type, a group
+name, a custom emoji or sticker) arrives as labelled untrusted data, and is withheld under
+``inbound = "allowlisted"`` when the sender is not allowed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..guard import fence_message
+from ..fence import fence_record
 from ..policy import Policy
 from ..webhooks import Conversation, ConversationMessage, Event
 
@@ -24,37 +24,27 @@ def _compact(d: Mapping[str, Any]) -> dict[str, Any]:
 
 def untrusted(text: str, sender: str | None, policy: Policy | None) -> dict[str, Any]:
     """``{"untrusted_content": …}`` or ``{"content_withheld": …}`` for one piece of someone else's text."""
-    record = fence_message({"from": sender or "unknown sender", "parts": [{"type": "text", "value": text}]}, policy)
-    if "content_withheld" in record:
-        return {"content_withheld": record["content_withheld"]}
-    return {"untrusted_content": record["untrusted_content"]}
+    record = fence_record({"parts": [{"type": "text", "value": text}]}, ours=False, sender=sender, policy=policy)
+    return {k: v for k, v in record.items() if k in ("untrusted_content", "content_withheld")}
 
 
-def _content(
-    text: str | None, parts: tuple[Mapping[str, Any], ...], sender: str | None, ours: bool, policy: Policy | None
-) -> dict[str, Any]:
-    """A message's words and attachments: plain when we wrote them, fenced otherwise."""
+def _parts(text: str | None, parts: tuple[Mapping[str, Any], ...], ours: bool) -> dict[str, Any]:
+    """A message's words and attachments, before fencing: ``text`` + ``attachments`` for ours, ``parts`` else."""
     other = [{k: v for k, v in p.items() if k != "reactions"} for p in parts if p.get("type") != "text"]
     if ours:
         return _compact({"text": text, "attachments": other})
-    if text is None and not other:
-        return {}
-    record = fence_message(
-        {
-            "from": sender or "unknown sender",
-            "parts": [*([{"type": "text", "value": text}] if text is not None else []), *other],
-        },
-        policy,
-    )
-    out: dict[str, Any] = {}
-    if "content_withheld" in record:
-        out["content_withheld"] = record["content_withheld"]
-    elif "untrusted_content" in record:
-        out["untrusted_content"] = record["untrusted_content"]
-    kept = [p for p in record.get("parts") or [] if isinstance(p, Mapping) and p.get("type") != "text"]
-    if kept:
-        out["attachments"] = kept
-    return out
+    return {"parts": [*([{"type": "text", "value": text}] if text is not None else []), *other]}
+
+
+def _fenced(record: dict[str, Any], ours: bool, sender: str | None, policy: Policy | None) -> dict[str, Any]:
+    """The one exit: ``fence_record``, then the fenced message's part skeletons as ``attachments``."""
+    out = fence_record(_compact(record), ours=ours, sender=sender, policy=policy)
+    skeletons = out.pop("parts", None)
+    if isinstance(skeletons, list):
+        kept = [p for p in skeletons if isinstance(p, Mapping) and p.get("type") != "text"]
+        if kept:
+            out["attachments"] = kept
+    return _compact(out)
 
 
 def _is_ours(direction: str | None, sender: str | None, our_line: str | None) -> bool:
@@ -78,8 +68,8 @@ def present_event(event: Event, policy: Policy | None) -> dict[str, Any]:
         "service": event.service,
         "source": event.source,
     }
-    if event.event_type.startswith("message.") or event.text is not None:
-        out.update(_content(event.text, event.parts, event.sender, ours, policy))
+    if event.event_type.startswith("message.") or event.text is not None or event.parts:
+        out.update(_parts(event.text, event.parts, ours))
         out.update(sent_at=event.sent_at, delivered_at=event.delivered_at, read_at=event.read_at)
         out["edited_at"] = event.edited_at
     if event.failure is not None:
@@ -88,18 +78,13 @@ def present_event(event: Event, policy: Policy | None) -> dict[str, Any]:
     if event.reaction is not None:
         r = event.reaction
         reaction: dict[str, Any] = {"type": r.type, "part_index": r.part_index}
-        if r.custom_emoji:
-            reaction.update({"emoji": r.custom_emoji} if ours else untrusted(r.custom_emoji, event.sender, policy))
+        reaction.update(emoji=r.custom_emoji, sticker_url=r.sticker_url)
         out["reaction"] = _compact(reaction)
     if event.participant is not None:
         out["participant"] = _compact({"handle": event.participant.handle, "status": event.participant.status})
     if event.chat_change is not None:
         c = event.chat_change
-        change: dict[str, Any] = {"field": c.field, "by": c.changed_by}
-        by_us = c.changed_by is not None and c.changed_by == event.our_line
-        for key, value in (("old_value", c.old_value), ("new_value", c.new_value)):
-            if value is not None:
-                change[key] = value if by_us else untrusted(value, c.changed_by, policy)
+        change = {"field": c.field, "by": c.changed_by, "old_value": c.old_value, "new_value": c.new_value}
         out["chat_change"] = _compact(change)
     if event.line_status is not None:
         s = event.line_status
@@ -111,7 +96,8 @@ def present_event(event: Event, policy: Policy | None) -> dict[str, Any]:
                 "reputation": s.new_reputation,
             }
         )
-    return _compact(out)
+    by_us = ours or (event.chat_change is not None and event.sender is not None and event.sender == event.our_line)
+    return _fenced(out, by_us, event.sender, policy)
 
 
 def _present_message(m: ConversationMessage, our_line: str | None, policy: Policy | None) -> dict[str, Any]:
@@ -121,7 +107,7 @@ def _present_message(m: ConversationMessage, our_line: str | None, policy: Polic
         "from": "me" if ours else (m.sender or "unknown"),
         "at": m.sent_at,
         "status": m.status,
-        **_content(m.text, m.parts, m.sender, ours, policy),
+        **_parts(m.text, m.parts, ours),
         "delivered_at": m.delivered_at,
         "read_at": m.read_at,
         "edited_at": m.edited_at,
@@ -131,15 +117,13 @@ def _present_message(m: ConversationMessage, our_line: str | None, policy: Polic
         out["failure"] = _compact({"code": m.failure.code, "reason": m.failure.reason})
     if m.reply_to:
         out["reply_to"] = m.reply_to.get("message_id") or dict(m.reply_to)
+    fenced = _fenced(out, ours, m.sender, policy)
     reactions = []
-    for r in m.reactions:
+    for r in m.reactions:  # each reaction is its author's record, fenced on its own account
         by_us = _is_ours(r.direction, r.sender, our_line)
-        item: dict[str, Any] = {"type": r.type, "from": "me" if by_us else (r.sender or "unknown")}
-        if r.custom_emoji:
-            item.update({"emoji": r.custom_emoji} if by_us else untrusted(r.custom_emoji, r.sender, policy))
-        reactions.append(item)
-    out["reactions"] = reactions
-    return _compact(out)
+        item = {"type": r.type, "from": "me" if by_us else (r.sender or "unknown"), "emoji": r.custom_emoji}
+        reactions.append(_fenced(item, by_us, r.sender, policy))
+    return _compact({**fenced, "reactions": reactions})
 
 
 def present_conversation(conv: Conversation, policy: Policy | None) -> dict[str, Any]:
@@ -156,13 +140,16 @@ def present_conversation(conv: Conversation, policy: Policy | None) -> dict[str,
 
 
 def present_inbox_item(event: Event, policy: Policy | None) -> dict[str, Any]:
-    return _compact(
+    return _fenced(
         {
             "cursor": str(event.seq) if event.seq is not None else None,
             "chat_id": event.chat_id,
             "message_id": event.message_id,
             "from": event.sender,
             "at": event.sent_at or event.created_at,
-            **_content(event.text, event.parts, event.sender, False, policy),
-        }
+            **_parts(event.text, event.parts, False),
+        },
+        False,
+        event.sender,
+        policy,
     )

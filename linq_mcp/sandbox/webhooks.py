@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -121,7 +122,12 @@ def subscription_version(sub: dict[str, Any]) -> str:
 
 # signatures ---------------------------------------------------------------------------
 def new_signing_secret(world: World) -> str:
-    return "whsec_" + base64.b64encode(world.rng.getrandbits(256).to_bytes(32, "big")).decode()
+    """A secret from the OS, never from the seed: seeded ids are predictable, a secret must not be.
+
+    The seeded stream still advances by the same bits, so every id drawn after it is unchanged.
+    """
+    world.rng.getrandbits(256)
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def standard_key(secret: str) -> bytes:

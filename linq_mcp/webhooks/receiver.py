@@ -4,7 +4,9 @@ Order matters and is deliberate:
 
 1. size limit (413) - before reading a byte more than allowed;
 2. signature (401) - before the body is parsed or anything is stored;
-3. JSON and envelope shape (400);
+3. JSON and envelope shape (400): strict UTF-8 JSON (no ``NaN``, no overflowing numbers),
+   at most ``MAX_DEPTH`` levels deep, and storable as text. A signed body that is none of
+   these is a 400 (Linq drops it) that stores nothing, never a 500 (Linq would retry forever);
 4. ``EventStore.add`` - returns after the commit, so a 2xx means the event is durable.
 
 Linq retries 5xx/timeouts and drops on other 4xx, so a duplicate (same ``event_id``) or a
@@ -38,6 +40,7 @@ log = logging.getLogger("linq_mcp.webhooks")
 
 DEFAULT_PATH = "/webhooks/linq"
 DEFAULT_MAX_BODY = 1_000_000
+MAX_DEPTH = 32  # Linq's envelopes nest about 6 deep; deeper is not a Linq event, and costly to walk later
 
 _JSON = "application/json"
 _OK = b'{"ok":true}'
@@ -54,6 +57,31 @@ class ReceiverStats:
 
     def as_dict(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": dict(self.rejected)}
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether JSON ``value`` nests more than ``limit`` levels (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON; Python's parser accepts them unless told otherwise."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
 
 
 class WebhookReceiver:
@@ -101,15 +129,31 @@ class WebhookReceiver:
         except WebhookVerificationError as exc:
             return self._reject(503 if exc.reason == "no_secret" else 401, exc.reason)
         try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._reject(400, "not_utf8")
+        try:
+            payload = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        except RecursionError:
+            return self._reject(400, "too_deeply_nested")
+        except ValueError:  # includes integers too long to parse
             return self._reject(400, "malformed_json")
+        if _deeper_than(payload, MAX_DEPTH):
+            return self._reject(400, "too_deeply_nested")
         try:
             event = normalise(payload)
+            event.to_json(include_raw=False).encode("utf-8")  # what the store writes must be writable
         except InvalidEventError:
             return self._reject(400, "not_envelope")
+        except (ValueError, TypeError, RecursionError):  # e.g. a lone surrogate, a field of an absurd type
+            return self._reject(400, "invalid_payload")
 
-        new = await self.store.add(event, "webhook", raw_json=body.decode("utf-8"), delivery_id=delivery.webhook_id)
+        try:
+            new = await self.store.add(event, "webhook", raw_json=text, delivery_id=delivery.webhook_id)
+        except Exception as exc:  # a store failure, not the sender's: 503 so Linq retries later
+            log.error("webhook not stored (%s); answered 503 so Linq retries", type(exc).__name__)
+            self.stats.rejected["store_unavailable"] += 1
+            return 503, b'{"ok":false,"error":"store_unavailable"}'
         if new:
             self.stats.accepted += 1
             return 200, _OK
