@@ -26,6 +26,7 @@ from .errors import ServerUnavailable
 from .paths import default_db_path
 from .policy import SafetyConfig, describe
 from .prompts import handler_factories as prompt_handlers
+from .redact import register_secret
 from .runtime import Runtime, exposed_names, open_runtime, require_api_key, tool_infos
 from .settings import Settings
 
@@ -102,7 +103,9 @@ async def assembled(settings: Settings, *, sandbox: object | None = None) -> Asy
     async with open_runtime(settings, sandbox=sandbox) as runtime:  # type: ignore[arg-type]
         db_path = database_path(settings)
         secret = await anyio.to_thread.run_sync(server_secret, settings)
+        register_secret(secret)  # the server secret behind confirm tokens and sealed requestState
         policy = Policy(safety, db_path, token_key=derive(secret, "confirm-token"))
+        register_secret(getattr(getattr(policy, "_store", None), "secret", None))  # keys handle hashes
         try:
             runtime.runner.guard = SafetyGuard(policy, runtime.catalog, runtime.client)
             runtime.policy_description = policy.describe()
@@ -167,9 +170,10 @@ class OnDemand:
 
 
 async def run_server(settings: Settings) -> None:
-    from .transports import serve_http, serve_stdio
+    from .transports import check_bind, serve_http, serve_stdio
 
     if settings.transport == "http":
+        check_bind(settings)  # a refusal is one line, before anything is opened
         async with assembled(settings) as runtime:
             await serve_http(runtime)
         return

@@ -35,7 +35,10 @@ def _serve_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--base-url", dest="base_url", help="Linq API base URL")
     g.add_argument("--config", dest="config_file", help="TOML config file (see config.example.toml)")
     g = p.add_argument_group("tools")
-    g.add_argument("--toolsets", help="comma-separated: default, all, messaging, groups, media, events, ...")
+    g.add_argument(
+        "--toolsets",
+        help="comma-separated: default, all (all but payments and deprecated), messaging, groups, payments, ...",
+    )
     g.add_argument("--tools", help="comma-separated extra tools to enable")
     g.add_argument("--exclude-tools", dest="exclude_tools", help="comma-separated tools to hide")
     g.add_argument("--read-only", dest="read_only", action="store_true", default=None, help="only read tools")
@@ -143,6 +146,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from .redact import redact_logs
+
+    redact_logs()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,12 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "sandbox":
             from .sandbox.serve import run as run_sandbox
 
+            _check_sandbox_config(args.sandbox_config_file)
             run_sandbox(host=args.host, port=args.port, config_path=args.sandbox_config_file, seed=args.seed)
             return 0
         from . import settings as settings_mod
 
         settings = settings_mod.load(_flags(args))
         settings = _with_safety(settings, args)
+        if settings.sandbox:
+            _check_sandbox_config(settings.sandbox_config)
         configure_logging(settings.log_level)
         if command == "tools":
             from .tooltable import print_tool_table
@@ -179,16 +188,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as exc:
+        while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]  # a task group's wrapping of the one real error
         from .inventory import InventoryError
         from .policy import SafetyConfigError
         from .runtime import MissingApiKey
         from .settings import SettingsError
-        from .transports import UnsafeBind
+        from .transports import CannotListen, UnsafeBind
 
-        if isinstance(exc, MissingApiKey | SettingsError | InventoryError | UnsafeBind | SafetyConfigError):
+        mistakes = (MissingApiKey, SettingsError, InventoryError, UnsafeBind, SafetyConfigError, SandboxConfigError)
+        if isinstance(exc, (*mistakes, CannotListen)):
             print(f"linq-mcp: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        if isinstance(exc, OSError) and exc.filename:  # e.g. a --db-path in a directory that cannot exist
+            print(f"linq-mcp: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+            return EXIT_USAGE
         raise
+
+
+class SandboxConfigError(ValueError):
+    """A --sandbox-config / ``sandbox --config`` file that cannot be read or does not fit."""
+
+
+def _check_sandbox_config(path: str | None) -> None:
+    """Read the sandbox's TOML up front, so a bad one is one line and not a traceback later."""
+    if not path:
+        return
+    from .sandbox.config import SandboxConfig
+
+    try:
+        SandboxConfig.from_toml(path)
+    except OSError as exc:
+        raise SandboxConfigError(f"sandbox config {path}: {exc.strerror or exc}") from None
+    except (ValueError, TypeError) as exc:  # TOMLDecodeError is a ValueError; so are unknown keys
+        raise SandboxConfigError(f"sandbox config {path}: {exc}") from None
 
 
 def _serve(settings: Any) -> int:

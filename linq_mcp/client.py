@@ -39,6 +39,7 @@ from .errors import (
     OutcomeUnknownError,
     api_error_from_response,
 )
+from .redact import register_secret
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -123,6 +124,7 @@ def make_http_client(
     the Authorization header elsewhere). httpx's own INFO request log prints full URLs,
     query values included (phone numbers), so it is quieted unless configured already.
     """
+    register_secret(api_key)  # whatever Linq echoes, the key never leaves this process
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:

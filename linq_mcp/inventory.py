@@ -3,7 +3,8 @@
 One inventory serves both ``tools/list`` and ``tools/call``, so a tool that is not
 listed cannot be called. Filters apply in a fixed, documented order:
 
-1. toolsets (``default`` = messaging, groups, media, events; ``all`` = every toolset);
+1. toolsets (``default`` = messaging, groups, media, events; ``all`` = every toolset except
+   the opt-in ones, ``payments`` and ``deprecated``, which are enabled only by their own names);
 2. ``tools``: extra tools by name, whatever their toolset;
 3. ``exclude_tools``;
 4. safety: ``get_payment_credentials`` only with ``allow_payment_credentials``;
@@ -40,6 +41,11 @@ TOOLSET_DESCRIPTIONS: dict[str, str] = {
     "payments": "Payments and payment requests (off unless named)",
     "deprecated": "Deprecated endpoints kept for compatibility (off unless named)",
 }
+# Toolsets that ``all`` leaves out: money moves, and endpoints kept only for compatibility.
+# They are enabled only when named; a future opt-in toolset (e.g. ``v2``) belongs here too.
+OPT_IN_TOOLSETS: tuple[str, ...] = ("payments", "deprecated")
+# What ``all`` means: every toolset an operator gets without naming it.
+BROAD_TOOLSETS: tuple[str, ...] = tuple(t for t in ALL_TOOLSETS if t not in OPT_IN_TOOLSETS)
 CREDENTIAL_TOOLS = frozenset({"get_payment_credentials"})
 
 
@@ -61,13 +67,16 @@ def resolve_toolsets(names: Iterable[str]) -> list[str]:
         if not name:
             continue
         if name == "all":
-            chosen: Sequence[str] = ALL_TOOLSETS
+            chosen: Sequence[str] = BROAD_TOOLSETS
         elif name == "default":
             chosen = DEFAULT_TOOLSETS
         elif name in ALL_TOOLSETS:
             chosen = (name,)
         else:
-            raise InventoryError(f"unknown toolset {raw!r}; choose from: default, all, {', '.join(ALL_TOOLSETS)}")
+            raise InventoryError(
+                f"unknown toolset {raw!r}; choose from: default, all (every toolset but "
+                f"{' and '.join(OPT_IN_TOOLSETS)}), {', '.join(ALL_TOOLSETS)}"
+            )
         out.extend(t for t in chosen if t not in out)
     return out
 

@@ -21,6 +21,7 @@ from .catalog import Catalog, Operation
 from .errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
 from .ledger import KeyReused, SendLedger, fingerprint
 from .validation import ArgumentValidator
+from .wire import wire_problems
 
 if TYPE_CHECKING:
     from .client import LinqClient
@@ -112,7 +113,8 @@ class ToolRunner:
         args = dict(arguments or {})
         key: str | None = None
         try:
-            problems = self.validator(op).problems(args)
+            # Header and URL-path values too: a bad one fails here, before the ledger or the policy.
+            problems = self.validator(op).problems(args) or wire_problems(op, args)
             if problems:
                 raise ValidationFailed(problems)
             if op.sends:

@@ -30,6 +30,7 @@ from .asking import CONFIRM_SCHEMA, INPUT_KEY, REQUEST_STATE_TTL_SECONDS, AskPer
 from .catalog import listed_annotations
 from .errors import ServerUnavailable, tool_error
 from .inventory import TOOLSET_DESCRIPTIONS
+from .redact import redact
 from .runner import ToolResult
 from .runtime import Runtime
 
@@ -202,6 +203,8 @@ def request_state_boundary(settings: Settings) -> Any:
 
 
 def to_call_result(result: ToolResult) -> types.CallToolResult:
+    """The one exit where outcomes become tool results: no secret passes it, whatever Linq echoed."""
+    result = ToolResult(redact(result.structured), result.is_error, redact(result.note))
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=result.text)],
         structured_content=result.structured,
@@ -242,7 +245,8 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
 
     def forward(name: str) -> Callable[..., Awaitable[Any]]:
         async def forwarded(ctx: ServerRequestContext[Any], params: Any) -> Any:
-            return await (await handler(name))(ctx, params)
+            # Resources, prompts, completions: the same rule as tool results, no secret out.
+            return redact(await (await handler(name))(ctx, params))
 
         forwarded.__name__ = name
         return forwarded

@@ -219,6 +219,8 @@ def load(
         if name not in _TYPES:
             continue
         merged[name] = _coerce(name, value, f"--{name.replace('_', '-')}") if name != "safety" else value
+    if isinstance(merged.get("auth_token"), str):
+        merged["auth_token"] = merged["auth_token"].strip()  # a pasted token's newline is not part of it
     settings = replace(Settings(), **merged)
     validate(settings)
     return settings
@@ -240,5 +242,10 @@ def validate(settings: Settings) -> None:
         raise SettingsError("timeout must be a positive number of seconds")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
         raise SettingsError(f"log_level must be debug, info, warning, error or critical; got {settings.log_level!r}")
+    if settings.auth_token is not None and not settings.auth_token.strip():
+        raise SettingsError(
+            "the auth token (LINQ_MCP_AUTH_TOKEN or --auth-token) is blank: set a real secret, e.g. the output "
+            "of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset it"
+        )
     if not settings.base_url.startswith(("http://", "https://")):
         raise SettingsError(f"base_url must start with https:// (got {settings.base_url!r})")

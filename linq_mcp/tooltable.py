@@ -6,7 +6,7 @@ import json
 import sys
 
 from .catalog import load_catalog
-from .inventory import DEFAULT_TOOLSETS
+from .inventory import DEFAULT_TOOLSETS, OPT_IN_TOOLSETS
 from .settings import Settings
 
 
@@ -55,4 +55,8 @@ def print_tool_table(settings: Settings, *, as_json: bool = False) -> int:
         sys.stdout.write(f"{r['name']:<{width}}  {r['toolset']:<10}  {r['effect']:<11}  {mark}   {r['title']}\n")
     enabled = sum(1 for r in table if r["enabled"])
     sys.stdout.write(f"\n{enabled} of {len(table)} tools enabled with these settings (✓).\n")
+    off = [t for t in OPT_IN_TOOLSETS if not any(r["enabled"] for r in table if r["toolset"] == t)]
+    if off:
+        names = " and ".join(off)
+        sys.stdout.write(f"{names} are enabled only by name ('all' leaves them out): e.g. --toolsets all,{off[0]}.\n")
     return 0

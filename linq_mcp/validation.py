@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .crossfield import chosen_alternative, cross_field_problem, with_condition
+
 if TYPE_CHECKING:  # jsonschema is imported on first validation: it costs start-up time
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
@@ -46,7 +48,8 @@ class ArgumentValidator:
         out: list[dict[str, Any]] = []
         seen: set[str] = set()
         for error in errors:
-            item = describe(_most_specific(error), self.schema)
+            specific = _most_specific(error)
+            item = with_condition(describe(specific, self.schema), specific, self.schema)
             if item["path"] + item["problem"] in seen:
                 continue
             seen.add(item["path"] + item["problem"])
@@ -60,6 +63,9 @@ def _most_specific(error: ValidationError) -> ValidationError:
     A branch whose discriminator (``type``) does not match the instance is not what the
     caller meant; among the others, the branch with the fewest errors wins.
     """
+    chosen = chosen_alternative(error)  # "exactly one of these fields": its own wording
+    if chosen is not None:
+        return chosen if chosen is error else _most_specific(chosen)
     if error.validator not in ("anyOf", "oneOf") or not error.context:
         return error
     branches: dict[Any, list[ValidationError]] = {}
@@ -86,6 +92,9 @@ def field_path(parts: Any) -> str:
 
 
 def describe(error: ValidationError, root: Mapping[str, Any]) -> dict[str, Any]:
+    special = cross_field_problem(error, root)  # not / oneOf of fields / dependentRequired
+    if special is not None:
+        return special
     path = list(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     kind = error.validator

@@ -41,6 +41,13 @@ def _err(message: str) -> None:
     print(f"linq-mcp: {message}", file=sys.stderr)
 
 
+def _leaf(exc: BaseException) -> BaseException:
+    """The one real error inside the runtime's task-group wrapping (or ``exc`` itself)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def run_webhooks_command(action: str | None, settings: Settings, args: argparse.Namespace) -> int:
     if action == "serve":
         return _serve(settings)
@@ -55,11 +62,11 @@ def run_webhooks_command(action: str | None, settings: Settings, args: argparse.
 
 # serve -------------------------------------------------------------------------------------
 def _serve(settings: Settings) -> int:
-    import uvicorn
-
+    from .transports import make_uvicorn
     from .webhooks import EventStore, create_receiver_app
 
     path = database_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)  # a bad --db-path is one line now, not a startup traceback
     secrets = configured_secrets(settings, path)
     if not secrets:
         _err("no webhook secret: run 'linq-mcp webhooks setup --url …' or set LINQ_WEBHOOK_SECRET")
@@ -71,7 +78,8 @@ def _serve(settings: Settings) -> int:
         file=sys.stderr,
     )
     level = settings.log_level.lower()
-    uvicorn.run(app, host=settings.host, port=port, log_level=level, access_log=False)
+    server = make_uvicorn(app, settings.host, port, log_level=level, access_log=False)
+    server.run()  # the head deadline, redacted logs, and a SIGTERM that drains
     return 0
 
 
@@ -127,8 +135,11 @@ async def _setup(settings: Settings, url: str, events: list[str]) -> int:
                     path, str(created.body["signing_secret"]), subscription_id=sub_id, keep=read_secrets(path)
                 )
             )
-    except LinqMCPError as exc:
-        _err(f"the Linq API refused: {exc}")
+    except (LinqMCPError, ExceptionGroup) as exc:
+        error = _leaf(exc)
+        if not isinstance(error, LinqMCPError):
+            raise
+        _err(f"webhooks setup failed: {error}")
         return 1
     print(f"Created webhook subscription {sub_id}: {target}")
     print(f"  {len(events)} event types; payload version {PAYLOAD_VERSION}.")
@@ -188,10 +199,14 @@ async def _status(settings: Settings) -> int:
                 state = "active" if s.get("is_active") else "paused"
                 count = len(s.get("subscribed_events") or [])
                 print(f"  {s.get('id')}  {s.get('target_url')}  {state}, {count} event types")
-    except MissingApiKey:
-        print("  not checked: no Linq API key (set LINQ_API_V3_API_KEY, or use --sandbox)")
-    except LinqMCPError as exc:
-        print(f"  not checked: {exc}")
+    except (MissingApiKey, LinqMCPError, ExceptionGroup) as exc:
+        error = _leaf(exc)
+        if isinstance(error, MissingApiKey):
+            print("  not checked: no Linq API key (set LINQ_API_V3_API_KEY, or use --sandbox)")
+        elif isinstance(error, LinqMCPError):
+            print(f"  not checked: {error}")
+        else:
+            raise
     stats = await anyio.to_thread.run_sync(_store_stats, path)
     print(f"Event store: {path}")
     print(f"  events: {stats['total']}")

@@ -1,7 +1,7 @@
 """Tokens of linq-mcp's ``tools/list`` versus a naive OpenAPI → MCP conversion.
 
 Fetches the real ``tools/list`` result over stdio from ``linq-mcp --sandbox`` (default
-toolsets) and from ``linq-mcp --sandbox --toolsets all --allow-payment-credentials``, and
+toolsets) and from ``linq-mcp --sandbox --toolsets all,payments,deprecated --allow-payment-credentials``, and
 counts o200k_base tokens of the compact JSON (``{"tools": [...]}``, no spaces) with
 ``bpe-openai`` (offline). The yardstick is ``tools/naive_openapi.py``: the same 70
 operations converted naively (all params and body properties, refs inlined, full
@@ -99,7 +99,9 @@ def main() -> int:
         return len(enc.encode(compact(obj)))
 
     default = fetch_tools_list(["--sandbox"])
-    everything = fetch_tools_list(["--sandbox", "--toolsets", "all", "--allow-payment-credentials"])
+    everything = fetch_tools_list(
+        ["--sandbox", "--toolsets", "all,payments,deprecated", "--allow-payment-credentials"]
+    )
     naive = {"tools": naive_tools()}
     naive_no_out = {"tools": naive_tools(output_schema=False)}
 
@@ -147,7 +149,7 @@ def main() -> int:
         default["tools"], count
     )
     report.notes.append(
-        "default = `linq-mcp --sandbox`; all = `linq-mcp --sandbox --toolsets all --allow-payment-credentials`; "
+        "default = `linq-mcp --sandbox`; all = `linq-mcp --sandbox --toolsets all,payments,deprecated --allow-payment-credentials`; "
         "naive = tools/naive_openapi.py over linq_mcp/spec/linq-v3.openapi.json; counted with bpe-openai o200k_base"
     )
     report.print()

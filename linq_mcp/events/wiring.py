@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 
 from ..client import ApiRequest, LinqClient
 from ..errors import LinqMCPError
+from ..redact import register_secret
 from ..webhooks import EventStore, WebhookReceiver
 from .hub import EventHub
 from .notify import INBOX_URI
@@ -53,6 +54,8 @@ USEFUL_EVENTS: tuple[str, ...] = (
 def configured_secrets(settings: Any, db_path: Path) -> list[str]:
     """``LINQ_WEBHOOK_SECRET`` (comma-separated) first, then the file ``webhooks setup`` wrote."""
     secrets = [*settings.webhook_secrets, *read_secrets(secrets_file(db_path))]
+    for secret in secrets:
+        register_secret(secret)
     return list(dict.fromkeys(secrets))
 
 
@@ -69,6 +72,7 @@ async def _sandbox_subscription(client: LinqClient) -> tuple[str, str]:
             json={"target_url": SANDBOX_TARGET, "subscribed_events": list(USEFUL_EVENTS)},
         )
     )
+    register_secret(str(created.body["signing_secret"]))
     return str(created.body["id"]), str(created.body["signing_secret"])
 
 
@@ -83,7 +87,17 @@ class _EmbeddedUvicorn:
             def capture_signals(self) -> Generator[None, None, None]:
                 yield
 
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, access_log=False, lifespan="off")
+        from ..transports import http_protocol  # half-sent requests are closed here too
+
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            http=http_protocol(),
+        )
         self.server = Server(config)
 
     async def serve(self) -> None:

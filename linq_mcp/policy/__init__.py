@@ -21,7 +21,8 @@ Typical wiring in the server::
 chat's ``handles`` are the ``chat_participants``; with ``message_id``, the chat of that
 message. Inbound content goes through
 ``policy.redact_inbound`` and ``fence_untrusted``; ``policy.describe()`` belongs in the
-server's instructions; ``tool_allowed_by_safety`` filters the inventory.
+server's instructions. Which tools exist at all (payments only when named, credentials
+only when allowed) is ``linq_mcp.inventory``'s job.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from linq_mcp.policy.lockdown import fence_untrusted, redact_inbound
     from linq_mcp.policy.previews import confirmation_prompt, preview
     from linq_mcp.policy.reach import CallReach, ToolReach, call_reach, tool_reach
-    from linq_mcp.policy.surfaces import tool_allowed_by_safety
 
     from_args = SafetyConfig.from_args
 
@@ -53,7 +53,6 @@ _WHERE = {
     "fence_untrusted": "lockdown", "redact_inbound": "lockdown",
     "confirmation_prompt": "previews", "preview": "previews",
     "CallReach": "reach", "ToolReach": "reach", "call_reach": "reach", "tool_reach": "reach",
-    "tool_allowed_by_safety": "surfaces",
 }  # fmt: skip
 
 
@@ -88,6 +87,5 @@ __all__ = [
     "normalize_handle",
     "preview",
     "redact_inbound",
-    "tool_allowed_by_safety",
     "tool_reach",
 ]

@@ -45,7 +45,9 @@ async def connected(
     A context manager rather than a fixture: the runtime's task group must be entered
     and left in the same task, which async-generator fixtures do not guarantee.
     """
-    settings = settings or Settings(sandbox=True, toolsets=("all",), allow_payment_credentials=True, safety=PERMISSIVE)
+    settings = settings or Settings(
+        sandbox=True, toolsets=("all", "payments", "deprecated"), allow_payment_credentials=True, safety=PERMISSIVE
+    )
     async with assembled(settings, sandbox=sandbox) as rt, Client(build_server(rt), mode=era, **client_options) as c:  # type: ignore[arg-type]
         yield c, rt
 

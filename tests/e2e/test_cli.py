@@ -43,6 +43,20 @@ def test_tool_table_honours_read_only() -> None:
     assert all(row["effect"] == "read" for row in table if row["enabled"])
 
 
+def test_tool_table_under_all_leaves_payments_and_deprecated_off() -> None:
+    table = json.loads(run("tools", "--json", "--toolsets", "all").stdout)
+    on = {row["toolset"] for row in table if row["enabled"]}
+    assert "payments" not in on and "deprecated" not in on
+    assert {"messaging", "rich", "lines", "webhooks", "blocklist"} <= on
+
+
+def test_tool_table_says_how_to_name_the_opt_in_toolsets() -> None:
+    text = run("tools", "--toolsets", "all").stdout
+    assert "payments and deprecated are enabled only by name" in text
+    named = json.loads(run("tools", "--json", "--toolsets", "all,payments").stdout)
+    assert any(row["enabled"] for row in named if row["toolset"] == "payments")
+
+
 def test_unknown_toolset_exits_2_naming_it() -> None:
     proc = run("tools", "--toolsets", "mesaging")
     assert proc.returncode == 2

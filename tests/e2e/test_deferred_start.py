@@ -21,7 +21,9 @@ from linq_mcp.settings import Settings
 
 SETTINGS = {
     "default sandbox": Settings(sandbox=True),
-    "all toolsets with credentials": Settings(sandbox=True, toolsets=("all",), allow_payment_credentials=True),
+    "all toolsets with credentials": Settings(
+        sandbox=True, toolsets=("all", "payments", "deprecated"), allow_payment_credentials=True
+    ),
     "read-only": Settings(sandbox=True, toolsets=("all",), read_only=True),
     "chosen tools": Settings(sandbox=True, tools=("send_message", "list_events"), exclude_tools=("get_chat",)),
     "allowlist policy": Settings(

@@ -31,7 +31,7 @@ async def listed(sandbox: Sandbox, **overrides: object) -> list[str]:
 
 
 async def test_all_toolsets_list_every_operation_of_the_tool_table(sandbox: Sandbox) -> None:
-    names = await listed(sandbox, toolsets=("all",), allow_payment_credentials=True)
+    names = await listed(sandbox, toolsets=("all", "payments", "deprecated"), allow_payment_credentials=True)
     api = {row["tool"] for row in table()}
     assert len(api) == 70
     assert api <= set(names)
@@ -57,9 +57,22 @@ async def test_payments_and_deprecated_are_off_unless_named(sandbox: Sandbox) ->
     assert "list_phone_numbers_legacy" not in names
 
 
+async def test_all_leaves_out_payments_and_deprecated(sandbox: Sandbox) -> None:
+    names = set(await listed(sandbox, toolsets=("all",), allow_payment_credentials=True))
+    toolsets = {row["tool"]: row["toolset"] for row in table()}
+    assert {toolsets[n] for n in names if n in toolsets} == {
+        "messaging", "groups", "media", "rich", "lines", "webhooks", "blocklist"
+    }
+
+
+async def test_payments_and_deprecated_come_only_by_their_own_names(sandbox: Sandbox) -> None:
+    names = set(await listed(sandbox, toolsets=("all", "payments", "deprecated")))
+    assert {"create_payment", "create_payment_request", "list_phone_numbers_legacy"} <= names
+
+
 async def test_payment_credentials_need_their_own_flag(sandbox: Sandbox) -> None:
-    assert "get_payment_credentials" not in await listed(sandbox, toolsets=("all",))
-    assert "get_payment_credentials" in await listed(sandbox, toolsets=("all",), allow_payment_credentials=True)
+    assert "get_payment_credentials" not in await listed(sandbox, toolsets=("payments",))
+    assert "get_payment_credentials" in await listed(sandbox, toolsets=("payments",), allow_payment_credentials=True)
 
 
 async def test_single_toolset_and_explicit_tools_and_exclusions(sandbox: Sandbox) -> None:
