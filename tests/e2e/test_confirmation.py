@@ -251,3 +251,17 @@ async def test_a_2026_yes_sends_once_even_if_the_round_is_replayed(sandbox: Sand
     assert isinstance(replay, types.CallToolResult) and replay.is_error
     assert (replay.structured_content or {}).get("rule") == "confirm_token"
     assert await delivered_to_ava(sandbox) == 1
+
+
+async def test_a_failing_dialog_on_2025_sends_nothing_and_hands_out_no_token(sandbox: Sandbox) -> None:
+    """Where the person could be asked but asking fails, the old code fell back to a token for the model."""
+
+    async def broken(context: Any, params: types.ElicitRequestParams) -> types.ErrorData:
+        return types.ErrorData(code=types.INTERNAL_ERROR, message="dialog crashed")
+
+    async with connected(sandbox, settings_for(policy()), era="legacy", elicitation_callback=broken) as (client, _):
+        result = await client.call_tool("create_chat", hello())
+    failed = error_of(result)
+    assert failed["error"] == "confirmation_unavailable" and "confirm_token" not in failed
+    assert "lc1." not in result.content[0].text
+    assert await delivered_to_ava(sandbox) == 0
