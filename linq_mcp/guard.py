@@ -46,6 +46,11 @@ class Clearance:
 
     policy: Policy | None = None
     decision: Allowed | None = None
+    handles: dict[str, Any] | None = None  # the handle arguments in the canonical form the policy checked
+
+    def request_arguments(self, args: dict[str, Any]) -> dict[str, Any]:
+        """What the request carries: ``args`` with each handle spelled as the policy checked it."""
+        return {**args, **self.handles} if self.handles else args
 
     async def succeeded(self) -> None:
         if self.policy is not None and self.decision is not None and self.decision.record:
@@ -125,7 +130,7 @@ class SafetyGuard:
                 else:
                     body["confirmation"] = _DRY_RUN_CONFIRMATION[mode is not None]
             return ToolResult(body)
-        return Clearance(self.policy, decision)
+        return Clearance(self.policy, decision, self.policy.canonical_handles(tool, args))
 
     async def _ask(
         self,

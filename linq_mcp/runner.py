@@ -50,6 +50,7 @@ class ToolResult:
 class Settlement(Protocol):
     async def succeeded(self) -> None: ...
     async def failed(self) -> None: ...
+    def request_arguments(self, args: dict[str, Any]) -> dict[str, Any]: ...
 
 
 Observer = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None]]
@@ -134,7 +135,8 @@ class ToolRunner:
                     return verdict
                 settlement = verdict
             try:
-                result = await self._send(op, args, key)
+                sent_args = settlement.request_arguments(args) if settlement is not None else args
+                result = await self._send(op, args, key, sent_args)
             except OutcomeUnknownError:
                 await _settle(settlement, sent=True)  # it may have gone out: count it
                 raise
@@ -184,10 +186,13 @@ class ToolRunner:
             is_error=True,
         )
 
-    async def _send(self, op: Operation, args: dict[str, Any], key: str | None) -> ToolResult:
+    async def _send(
+        self, op: Operation, args: dict[str, Any], key: str | None, sent_args: dict[str, Any] | None = None
+    ) -> ToolResult:
+        """``args`` identify the call (ledger); ``sent_args`` (default ``args``) build the request."""
         from .client import ApiRequest  # httpx loads with the runtime, not with the tool list
 
-        api_args = {k: v for k, v in args.items() if k not in CONTROL_ARGS}
+        api_args = {k: v for k, v in (sent_args or args).items() if k not in CONTROL_ARGS}
         call = op.build_call(api_args, key)
         fp = fingerprint(op.tool, args) if key is not None else ""
         if key is not None:

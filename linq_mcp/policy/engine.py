@@ -284,6 +284,29 @@ class Policy:
         """The person said no to this exact call: it stays declined, whoever asks again."""
         await anyio.to_thread.run_sync(self._declines.remember, tool, args, self._clock())
 
+    def canonical_handles(self, tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The handle arguments of an allowed call, spelled as the policy checked them.
+
+        The request carries these, so the person Linq reaches is exactly the canonical
+        handle the allow/block rules matched — never another reading of the same string
+        (``+1 555…``, fullwidth digits, ``Alice@Example.com``). Unreadable values stay as
+        they are (they only get here when no allow/block list is set).
+        """
+        reach = tool_reach(tool)
+        out: dict[str, Any] = {}
+        for name in reach.direct if reach is not None else ():
+            value = args.get(name)
+            if isinstance(value, list | tuple):
+                out[name] = [self._canonical(v) for v in value]
+            elif value is not None:
+                out[name] = self._canonical(value)
+        return out
+
+    def _canonical(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return normalize_handle(value, self.config.default_region) or value
+
     # ---- after the call ------------------------------------------------------------
 
     async def record_send(

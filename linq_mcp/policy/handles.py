@@ -36,7 +36,11 @@ class PatternError(ValueError):
 
 
 def normalize_handle(raw: str, default_region: str = "US") -> str | None:
-    """The canonical handle (E.164 or lower-case email), or ``None`` if it is not one."""
+    """The canonical handle (E.164 or lower-case email), or ``None`` if it is not one.
+
+    ``tel:`` / ``mailto:`` links are not handles. Callers send the canonical form
+    (``Policy.canonical_handles``), so what was checked is what Linq receives.
+    """
     text = _fold(raw)
     if not text:
         return None

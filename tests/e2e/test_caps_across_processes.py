@@ -59,7 +59,7 @@ def sandbox_process() -> Iterator[tuple[str, str]]:
 
 async def fire(env: dict[str, str], first: int, results: list[bool]) -> None:
     """One linq-mcp process; PER_PROCESS parallel sends to distinct people."""
-    async with Client(stdio_params(env=env)) as client:  # type: ignore[arg-type]
+    async with Client(stdio_params(env=env)) as client:
 
         async def one(i: int) -> None:
             result = await client.call_tool(
