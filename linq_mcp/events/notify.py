@@ -81,10 +81,23 @@ class Notifier:
 
     async def follow(self, store: EventStore, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Publish the URIs each batch of newly stored events affects (also other processes' writes)."""
-        async with store.subscribe() as sub:
-            task_status.started()
-            async for events in sub:
-                try:
-                    await self.publish(affected_uris(events))
-                except Exception:  # never let one bad batch stop notifications
-                    log.exception("publishing resource updates failed")
+        after: int | None = None
+        started = False
+        while True:  # a failing read of the local store is logged and retried, never fatal to the server
+            try:
+                async with store.subscribe(after_seq=after) as sub:
+                    if not started:
+                        task_status.started()
+                        started = True
+                    async for events in sub:
+                        after = sub.cursor
+                        try:
+                            await self.publish(affected_uris(events))
+                        except Exception:  # never let one bad batch stop notifications
+                            log.exception("publishing resource updates failed")
+                return
+            except Exception as exc:
+                if not started:
+                    raise
+                log.warning("resource updates: reading the event store failed (%s); retrying", type(exc).__name__)
+                await anyio.sleep(1.0)

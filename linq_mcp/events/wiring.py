@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SANDBOX_TARGET", "USEFUL_EVENTS", "configured_secrets", "wire"]
 
+RETRY = 1.0  # seconds between attempts of a background reader whose store read failed
+
 log = logging.getLogger("linq_mcp.events")
 
 PAYLOAD_VERSION = "2026-02-03"
@@ -109,16 +111,26 @@ class _EmbeddedUvicorn:
 
 async def _clear_answered(hub: EventHub) -> None:
     """An outbound message in a chat marks its earlier inbound messages read in the inbox."""
-    async with hub.store.subscribe() as sub:
-        async for events in sub:
-            for event in events:
-                if event.event_type == "message.sent" and event.direction == "outbound" and event.chat_id:
-                    try:
-                        changed = await hub.store.mark_read(chat_id=event.chat_id, up_to_seq=event.seq)
-                        if changed:
-                            await hub.notifier.publish([INBOX_URI])
-                    except Exception:
-                        log.exception("clearing answered inbox items failed")
+    after: int | None = None
+    while True:  # a failing read of the local store is logged and retried, never fatal to the server
+        try:
+            async with hub.store.subscribe(after_seq=after) as sub:
+                async for events in sub:
+                    after = sub.cursor
+                    for event in events:
+                        if event.event_type == "message.sent" and event.direction == "outbound" and event.chat_id:
+                            try:
+                                changed = await hub.store.mark_read(chat_id=event.chat_id, up_to_seq=event.seq)
+                                if changed:
+                                    await hub.notifier.publish([INBOX_URI])
+                            except Exception:
+                                log.exception("clearing answered inbox items failed")
+            return
+        except Exception as exc:
+            log.warning(
+                "inbox upkeep: reading the event store failed (%s); retrying in %g s", type(exc).__name__, RETRY
+            )
+            await anyio.sleep(RETRY)
 
 
 def _inbox_follows_mark_chat_read(hub: EventHub) -> Any:
