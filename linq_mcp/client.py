@@ -62,7 +62,7 @@ GATEWAY_STATUSES = frozenset({502, 503, 504})
 # The request never reached Linq: always safe to try again.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The request never left us and never will: retrying cannot help.
-NOT_SENT_FATAL = (httpx.UnsupportedProtocol, httpx.ProxyError)
+NOT_SENT_FATAL = (httpx.UnsupportedProtocol, httpx.ProxyError, httpx.LocalProtocolError)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["REDACTED", "RedactingFormatter", "forget_secrets", "redact", "redact_text", "register_secret"]
+__all__ = ["REDACTED", "RedactingFormatter", "redact", "redact_logs", "redact_text", "register_secret"]
 
 REDACTED = "[redacted]"
 # Shorter values are not secrets worth the name, and replacing them would mangle ordinary text.
@@ -43,13 +43,6 @@ def register_secret(value: str | bytes | None) -> None:
     with _lock:
         # Longest first, so a secret that contains another is replaced whole.
         _secrets = tuple(sorted(set(_secrets) | fresh, key=len, reverse=True))
-
-
-def forget_secrets() -> None:
-    """Drop every registered secret (tests that run several servers in one process)."""
-    global _secrets
-    with _lock:
-        _secrets = ()
 
 
 def redact_text(text: str, extra: Iterable[str] = ()) -> str:

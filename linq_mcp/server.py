@@ -238,7 +238,7 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
             try:
                 rt = await runtime()
             except ServerUnavailable as exc:
-                raise MCPError(code=types.INTERNAL_ERROR, message=str(exc)) from exc
+                raise MCPError(code=types.INTERNAL_ERROR, message=redact(str(exc))) from exc
             if not handlers:
                 handlers.update(rt.server_handlers())
         return handlers[name]

@@ -149,7 +149,8 @@ def main() -> int:
         default["tools"], count
     )
     report.notes.append(
-        "default = `linq-mcp --sandbox`; all = `linq-mcp --sandbox --toolsets all,payments,deprecated --allow-payment-credentials`; "
+        "default = `linq-mcp --sandbox`; "
+        "all = `linq-mcp --sandbox --toolsets all,payments,deprecated --allow-payment-credentials`; "
         "naive = tools/naive_openapi.py over linq_mcp/spec/linq-v3.openapi.json; counted with bpe-openai o200k_base"
     )
     report.print()

@@ -60,9 +60,8 @@ async def test_payments_and_deprecated_are_off_unless_named(sandbox: Sandbox) ->
 async def test_all_leaves_out_payments_and_deprecated(sandbox: Sandbox) -> None:
     names = set(await listed(sandbox, toolsets=("all",), allow_payment_credentials=True))
     toolsets = {row["tool"]: row["toolset"] for row in table()}
-    assert {toolsets[n] for n in names if n in toolsets} == {
-        "messaging", "groups", "media", "rich", "lines", "webhooks", "blocklist"
-    }
+    broad = {"messaging", "groups", "media", "rich", "lines", "webhooks", "blocklist"}
+    assert {toolsets[n] for n in names if n in toolsets} == broad
 
 
 async def test_payments_and_deprecated_come_only_by_their_own_names(sandbox: Sandbox) -> None:
