@@ -265,3 +265,14 @@ async def test_a_failing_dialog_on_2025_sends_nothing_and_hands_out_no_token(san
     assert failed["error"] == "confirmation_unavailable" and "confirm_token" not in failed
     assert "lc1." not in result.content[0].text
     assert await delivered_to_ava(sandbox) == 0
+
+
+def test_the_instructions_say_the_token_path_goes_through_the_model() -> None:
+    from linq_mcp.app import surface
+    from linq_mcp.server import instructions
+
+    text = instructions(surface(settings_for(policy())))
+    assert "Where your client can ask the person (elicitation), linq-mcp asks them itself" in text
+    assert "That confirmation passes through you" in text
+    refusing = instructions(surface(settings_for(policy(confirm_fallback="refuse"))))
+    assert "such sends are refused (confirm_fallback = refuse)" in refusing and "passes through you" not in refusing
