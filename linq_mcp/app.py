@@ -97,12 +97,15 @@ async def assembled(settings: Settings, *, sandbox: object | None = None) -> Asy
     from .events import wire as wire_events
     from .guard import SafetyGuard
     from .policy import Policy
+    from .secret import derive, server_secret
 
     settings, safety = effective(settings)
     async with open_runtime(settings, sandbox=sandbox) as runtime:  # type: ignore[arg-type]
         db_path = database_path(settings)
-        policy = Policy(safety, db_path)
-        register_secret(getattr(getattr(policy, "_store", None), "secret", None))  # signs confirm tokens
+        secret = await anyio.to_thread.run_sync(server_secret, settings)
+        register_secret(secret)  # the server secret behind confirm tokens and sealed requestState
+        policy = Policy(safety, db_path, token_key=derive(secret, "confirm-token"))
+        register_secret(getattr(getattr(policy, "_store", None), "secret", None))  # keys handle hashes
         try:
             runtime.runner.guard = SafetyGuard(policy, runtime.catalog, runtime.client)
             runtime.policy_description = policy.describe()

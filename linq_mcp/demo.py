@@ -2,7 +2,8 @@
 
 It starts ``linq-mcp --sandbox`` as a subprocess, connects the official ``mcp``
 client to it over stdio, and walks through what an assistant would do: look at the
-tools, pick a line, check iMessage, start a chat, and read the person's reply.
+tools, pick a line, check iMessage, start a chat (the person is asked to confirm the
+first message, through the client's elicitation dialog), and read the reply.
 """
 
 from __future__ import annotations
@@ -58,10 +59,25 @@ async def _demo(fast: bool) -> None:
         args=["-m", "linq_mcp", "--sandbox", "--log-level", "error"],
         env=env,
     )
+    asked: list[str] = []
+
+    from mcp.types import ElicitRequestParams, ElicitResult
+
+    async def person(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        """The person at the keyboard, as the client's confirmation dialog would show it."""
+        asked.append(params.message)
+        _show("held", "a first message to someone new needs the person's OK (confirm = first_contact)")
+        _say("   linq-mcp asks the person — the client shows this dialog:")
+        for line in str(params.message).splitlines():
+            _say(f"      │ {line}")
+        await anyio.sleep(pause)
+        _show("the person answers", "Send it ✓")
+        return ElicitResult(action="accept", content={"confirm": True})
+
     started = time.perf_counter()
     _say("linq-mcp demo — an MCP client talking to linq-mcp over stdio, on the embedded sandbox.")
     _say("Nothing here reaches a real phone: the lines and the people are simulated.")
-    async with Client(params) as client:
+    async with Client(params, elicitation_callback=person) as client:
         _step(1, "Connect and list the tools an assistant sees")
         tools = (await client.list_tools()).tools
         _show("protocol", client.protocol_version)
@@ -85,15 +101,9 @@ async def _demo(fast: bool) -> None:
             "to": [PERSON],
             "message": {"parts": [{"type": "text", "value": OPENING}]},
         }
-        first = await client.call_tool("create_chat", args)
-        held = first.structured_content or {}
-        if first.is_error and held.get("error") == "confirmation_required":
-            _show("held", "a first message to someone new waits for the person's OK (confirm = first_contact)")
-            _show("preview", " / ".join(held.get("preview", {}).get("content", [])) or OPENING)
-            _show("confirmed", "yes — the demo answers for the person and repeats the call with confirm_token")
-            args = {**args, "confirm_token": held["confirm_token"], "idempotency_key": held["idempotency_key"]}
-            await anyio.sleep(pause)
         created = await _call(client, "create_chat", args)
+        if asked:
+            _show("confirmed", "by the person, not the model: the answer went from the dialog to linq-mcp")
         chat = created["chat"]
         _show("chat", chat["id"])
         _show("sent", f"“{OPENING}” via {chat.get('service')}")

@@ -6,9 +6,12 @@ read, never a send). The answer is either a result to return at once (refused,
 confirmation needed, dry-run preview, declined) or a :class:`Clearance` the runner
 settles after the request: recorded on success, released on failure.
 
-Confirmation is asked of the person directly where the connection allows it (form
-elicitation on a 2025-11-25 connection with a back-channel); everywhere else the
-assistant gets a preview and a single-use ``confirm_token`` bound to those arguments.
+Confirmation is asked of the person directly wherever the connection allows it (see
+``asking``: elicitation mid-call on 2025-11-25, an ``InputRequiredResult`` round trip on
+2026-07-28). There only the person's answer authorises a send: no confirm_token is
+issued or accepted, and a declined call stays declined. Elsewhere the assistant gets a
+preview and a single-use ``confirm_token`` bound to those arguments, or a refusal under
+``confirm_fallback = "refuse"``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .asking import (
+    CONFIRM_SCHEMA,
+    answer_from,
+    ask_mode,
+    ask_person,
+    could_not_ask_result,
+    declined_result,
+    dismissed_result,
+)
 from .catalog import Catalog
 from .client import ApiRequest, LinqClient
 from .errors import LinqMCPError, tool_error
@@ -26,12 +38,6 @@ from .policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, 
 from .runner import ToolResult, _nested_key
 
 log = logging.getLogger("linq_mcp.guard")
-
-CONFIRM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"confirm": {"type": "boolean", "title": "Send it", "description": "Allow this exact message"}},
-    "required": ["confirm"],
-}
 
 
 @dataclass
@@ -63,6 +69,12 @@ class Clearance:
 NO_CHECK = Clearance()
 
 
+_DRY_RUN_CONFIRMATION = {
+    True: "The person will be asked to confirm when you make this call without dry_run; no token is needed.",
+    False: "This client cannot ask the person and confirm_fallback is refuse: the real call will be refused.",
+}
+
+
 class SafetyGuard:
     def __init__(self, policy: Policy, catalog: Catalog, client: LinqClient) -> None:
         self.policy = policy
@@ -77,12 +89,31 @@ class SafetyGuard:
             participants = await self._participants(reach.chat_id, reach.message_id)
         except LinqMCPError as exc:
             return ToolResult(tool_error(exc), is_error=True)
-        can_ask = _can_elicit(context)
-        key = self._deduplicated_key(tool, args)
+        mode = ask_mode(context)
+        if await self.policy.declined_at(tool, args) is not None:
+            return declined_result(remembered=True)
+        answered: str | None = None
+        if mode == "input_required":
+            answer = answer_from(context)
+            if answer is not None and answer.action == "decline":
+                await self.policy.record_decline(tool, args)
+                return declined_result(remembered=True)
+            if answer is not None and answer.action == "cancel":
+                return dismissed_result()
+            if answer is not None:
+                answered = answer.token
         decision = await self.policy.check(
-            tool, effect, args, chat_participants=participants, confirm_supported=can_ask, idempotency_key=key
+            tool,
+            effect,
+            args,
+            chat_participants=participants,
+            confirm_supported=mode is not None,
+            answered_token=answered,
+            idempotency_key=self._deduplicated_key(tool, args),
         )
         if isinstance(decision, ConfirmationRequired) and decision.via == "elicitation":
+            if mode == "input_required":
+                return ask_person(decision.prompt, decision.token)
             decision = await self._ask(tool, effect, args, participants, decision, context)
             if isinstance(decision, ToolResult):
                 return decision
@@ -92,9 +123,12 @@ class SafetyGuard:
             return ToolResult(decision.as_result(), is_error=True)
         if decision.dry_run:
             body: dict[str, Any] = {"dry_run": True, "sent": False, "would_send": preview(tool, args, decision.reached)}
-            if decision.confirm_token:
+            if decision.needs_confirmation:
                 body["confirmation_required"] = True
-                body["confirm_token"] = decision.confirm_token
+                if decision.confirm_token:
+                    body["confirm_token"] = decision.confirm_token
+                else:
+                    body["confirmation"] = _DRY_RUN_CONFIRMATION[mode is not None]
             return ToolResult(body)
         return Clearance(self.policy, decision, self.policy.canonical_handles(tool, args))
 
@@ -107,38 +141,26 @@ class SafetyGuard:
         decision: ConfirmationRequired,
         context: Any,
     ) -> Any:
-        """Ask the person; on accept re-check with the token, otherwise stop or fall back."""
+        """Ask the person over the back-channel; only an accept lets the call go on."""
         try:
             answer = await context.session.elicit_form(
                 decision.prompt, CONFIRM_SCHEMA, related_request_id=getattr(context, "request_id", None)
             )
-        except Exception as exc:  # no back-channel after all: fall back to the token flow
-            log.info("elicitation unavailable (%s); using a confirm_token", type(exc).__name__)
-            return await self.policy.check(
-                tool,
-                effect,
-                args,
-                chat_participants=participants,
-                confirm_supported=False,
-                idempotency_key=self._deduplicated_key(tool, args),
-            )
-        accepted = answer.action == "accept" and bool((answer.content or {}).get("confirm"))
-        if not accepted:
-            return ToolResult(
-                {
-                    "error": "declined",
-                    "message": "The person did not confirm this send, so nothing was sent. Do not retry "
-                    "unless they ask you to.",
-                    "retryable": False,
-                },
-                is_error=True,
-            )
+        except Exception as exc:  # no token fallback here: the person could be asked, so only they decide
+            log.info("asking the person failed (%s); nothing sent", type(exc).__name__)
+            return could_not_ask_result(type(exc).__name__)
+        if answer.action == "cancel":
+            return dismissed_result()
+        if not (answer.action == "accept" and (answer.content or {}).get("confirm") is True):
+            await self.policy.record_decline(tool, args)
+            return declined_result(remembered=True)
         return await self.policy.check(
             tool,
             effect,
-            {**args, "confirm_token": decision.token},
+            args,
             chat_participants=participants,
-            confirm_supported=False,
+            confirm_supported=True,
+            answered_token=decision.token,
             idempotency_key=self._deduplicated_key(tool, args),
         )
 
@@ -184,19 +206,6 @@ def sender_of(message: Mapping[str, Any]) -> str:
 def fence_message(message: Mapping[str, Any], policy: Policy | None) -> dict[str, Any]:
     """An inbound message with everything its sender wrote moved into ``untrusted_content``."""
     return fence_record(message, ours=False, sender=sender_of(message), policy=policy)
-
-
-def _can_elicit(context: Any) -> bool:
-    session = getattr(context, "session", None)
-    if session is None:
-        return False
-    try:
-        caps = session.client_capabilities
-        if caps is None or getattr(caps, "elicitation", None) is None:
-            return False
-        return bool(getattr(session, "can_send_request", False))
-    except Exception:
-        return False
 
 
 def _with_fix(payload: dict[str, Any]) -> dict[str, Any]:

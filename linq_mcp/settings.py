@@ -41,6 +41,8 @@ class Settings:
     auth_token: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    # signs confirm_tokens and seals requestState (env LINQ_MCP_SECRET); see linq_mcp/secret.py
+    secret: str | None = None
     # tools
     toolsets: tuple[str, ...] = ("default",)
     tools: tuple[str, ...] = ()
@@ -66,7 +68,7 @@ class Settings:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("api_key", "auth_token"):
+            if f.name in ("api_key", "auth_token", "secret"):
                 value = "set" if value else "unset"
             elif f.name == "webhook_secrets":
                 value = f"{len(value)} set"
@@ -104,6 +106,7 @@ _FILE_KEYS: dict[str, dict[str, str]] = {
 _ENV_KEYS: dict[str, str] = {
     "LINQ_API_V3_BASE_URL": "base_url",
     "LINQ_MCP_AUTH_TOKEN": "auth_token",
+    "LINQ_MCP_SECRET": "secret",
     "LINQ_MCP_TOOLSETS": "toolsets",
     "LINQ_MCP_TOOLS": "tools",
     "LINQ_MCP_EXCLUDE_TOOLS": "exclude_tools",
@@ -251,6 +254,11 @@ def validate(settings: Settings) -> None:
         raise SettingsError(f"transport must be 'stdio' or 'http', got {settings.transport!r}")
     if not (0 <= settings.port < 65536):
         raise SettingsError(f"port must be 0-65535, got {settings.port}")
+    if settings.secret is not None and len(settings.secret.strip()) < 32:
+        raise SettingsError(
+            "LINQ_MCP_SECRET must be at least 32 characters of random text "
+            '(e.g. python -c "import secrets; print(secrets.token_hex(32))"), or unset to use a generated one'
+        )
     if settings.max_retries < 0:
         raise SettingsError("max_retries must be 0 or more")
     if settings.timeout <= 0:

@@ -17,9 +17,11 @@ from linq_mcp.policy.handles import HandlePattern, PatternError, parse_pattern
 
 ConfirmMode = Literal["never", "first_contact", "always"]
 InboundMode = Literal["all", "allowlisted"]
+ConfirmFallback = Literal["token", "refuse"]
 
 CONFIRM_MODES: tuple[str, ...] = ("never", "first_contact", "always")
 INBOUND_MODES: tuple[str, ...] = ("all", "allowlisted")
+CONFIRM_FALLBACKS: tuple[str, ...] = ("token", "refuse")
 CAP_KEYS: tuple[str, ...] = (
     "max_sends_per_minute",
     "max_sends_per_hour",
@@ -41,6 +43,8 @@ class SafetyConfig:
     allow_recipients: tuple[str, ...] = ()
     block_recipients: tuple[str, ...] = ()
     confirm: ConfirmMode = "first_contact"
+    # where the client cannot ask the person: a confirm_token the assistant relays, or no send at all
+    confirm_fallback: ConfirmFallback = "token"
     max_sends_per_minute: int = 10
     max_sends_per_hour: int = 100
     max_sends_per_day: int = 500
@@ -156,6 +160,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Never reach these handles (repeatable); beats --allow-recipient.",
     )
     group.add_argument("--confirm", choices=CONFIRM_MODES, help="When a send needs the person's confirmation.")
+    group.add_argument(
+        "--confirm-fallback",
+        choices=CONFIRM_FALLBACKS,
+        help="Where the client cannot ask the person: 'token' (the assistant relays a confirm_token) or 'refuse'.",
+    )
     group.add_argument("--inbound", choices=INBOUND_MODES, help="'allowlisted' withholds text from strangers.")
     for key in CAP_KEYS:
         group.add_argument(f"--{key.replace('_', '-')}", dest=key, type=int, metavar="N")
@@ -209,6 +218,8 @@ def _coerce(key: str, raw: Any, where: str) -> Any:
         return _choice(raw, CONFIRM_MODES, where)
     if key == "inbound":
         return _choice(raw, INBOUND_MODES, where)
+    if key == "confirm_fallback":
+        return _choice(raw, CONFIRM_FALLBACKS, where)
     if key in CAP_KEYS:
         return _positive_int(raw, where)
     if key == "default_region":
@@ -274,9 +285,17 @@ def describe(config: SafetyConfig) -> str:
     }[config.confirm]
     if config.confirm != "never":
         confirm += (
-            " On confirmation_required, show the preview to the person and repeat the identical call with "
-            "confirm_token only after they agree."
+            " Where your client can ask the person (elicitation), linq-mcp asks them itself and only their "
+            "answer counts: no confirm_token is issued and a declined message stays declined."
         )
+        if config.confirm_fallback == "refuse":
+            confirm += " Where it cannot, such sends are refused (confirm_fallback = refuse)."
+        else:
+            confirm += (
+                " Where it cannot, you get confirmation_required with a preview and a confirm_token: show the "
+                "preview to the person and repeat the identical call with confirm_token only after they agree. "
+                "That confirmation passes through you, so it is only as good as your honesty about it."
+            )
     lines.append(confirm)
     lines.append(
         f"Send caps: {config.max_sends_per_minute}/minute, {config.max_sends_per_hour}/hour, "

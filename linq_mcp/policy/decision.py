@@ -20,7 +20,9 @@ class Allowed:
     token_consumed: bool = False
     dry_run: bool = False
     # dry run only: a real call would need the person's confirmation; this token will do
+    # (None where the person is asked directly, or where confirm_fallback = "refuse")
     confirm_token: str | None = None
+    needs_confirmation: bool = False  # dry run only: a real call would need the person's confirmation
     reservation: int | None = field(default=None, compare=False)  # the held send (PolicyStore.hold)
     # the hold belongs to an earlier call with the same idempotency key: never release it
     reservation_reused: bool = field(default=False, compare=False)

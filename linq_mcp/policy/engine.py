@@ -20,11 +20,18 @@ from linq_mcp.policy.caps import RESERVATION_SECONDS, check_caps
 from linq_mcp.policy.config import SafetyConfig, describe
 from linq_mcp.policy.confirm import mint_token, verify_token
 from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
+from linq_mcp.policy.declines import Declines
 from linq_mcp.policy.handles import first_match, normalize_handle
 from linq_mcp.policy.lockdown import redact_inbound, visible_text
 from linq_mcp.policy.previews import confirmation_prompt, preview
 from linq_mcp.policy.reach import GATED_EFFECTS, ToolReach, direct_handles, participant_handles, tool_reach
 from linq_mcp.policy.store import PolicyStore
+
+_NO_WAY_TO_ASK = (
+    "{why} This client cannot ask the person (it does not support elicitation), and the operator set "
+    'confirm_fallback = "refuse", so nothing was sent. Tell the person: they can send it from a client that '
+    "can ask them, or the operator can change confirm_fallback."
+)
 
 
 class Policy:
@@ -36,13 +43,19 @@ class Policy:
         db: str | Path | sqlite3.Connection,
         *,
         clock: Callable[[], float] = time.time,
+        token_key: bytes | None = None,
     ) -> None:
         config.validate()
         self.config = config
         self._clock = clock
         self._store = PolicyStore(db)
+        # confirm_tokens are signed with the server secret (linq_mcp.secret) when given, so every
+        # process on the machine agrees; else with the database's own secret
+        self._token_key = token_key or self._store.secret
+        self._declines = Declines(db, self._token_key)
 
     def close(self) -> None:
+        self._declines.close()
         self._store.close()
 
     # ---- before the call -----------------------------------------------------------
@@ -55,13 +68,17 @@ class Policy:
         *,
         chat_participants: Iterable[str | Mapping[str, Any]] | None = None,
         confirm_supported: bool = False,
+        answered_token: str | None = None,
         idempotency_key: str | None = None,
     ) -> Decision:
         """May this call go ahead? ``chat_participants``: the chat's handles (``get_chat``) for
         tools that act on ``chat_id``/``message_id``. ``confirm_supported``: the client can
-        show a form, so a confirmation goes to the person rather than to the assistant.
-        ``idempotency_key``: the caller's key, when Linq de-duplicates it — a retry with the
-        same key is the same send and is counted once."""
+        show a form, so a confirmation goes to the person rather than to the assistant, and
+        no token path exists (a ``confirm_token`` argument is ignored, a dry run mints none).
+        ``answered_token``: the person accepted this call when asked; the server-held token
+        minted for the question (never one from the arguments). ``idempotency_key``: the
+        caller's key, when Linq de-duplicates it — a retry with the same key is the same send
+        and is counted once."""
         reach = tool_reach(tool)
         if reach is None:
             if effect in GATED_EFFECTS:
@@ -80,8 +97,20 @@ class Policy:
         if refusal is not None:
             return refusal
         dry_run = args.get("dry_run") is True
+        if confirm_supported or self.config.confirm_fallback == "refuse":
+            presented = answered_token  # no token path: only the person's answer counts
+        else:
+            presented = answered_token or args.get("confirm_token")
         return await anyio.to_thread.run_sync(
-            self._check_locked, tool, reach, args, reached, dry_run, confirm_supported, idempotency_key
+            self._check_locked,
+            tool,
+            reach,
+            args,
+            reached,
+            dry_run,
+            confirm_supported,
+            idempotency_key,
+            presented,
         )
 
     def _resolve(
@@ -175,6 +204,7 @@ class Policy:
         dry_run: bool,
         confirm_supported: bool,
         idempotency_key: str | None,
+        presented: str | None = None,
     ) -> Decision:
         """Caps, confirmation, reservation: one transaction, atomic across every process on the database."""
         store, now = self._store, self._clock()
@@ -187,11 +217,14 @@ class Policy:
                     return refusal
             why = self._confirmation_reason(reach, reached)
             consumed, token = False, None
+            token_path = not confirm_supported and self.config.confirm_fallback == "token"
             if why is not None:
                 if dry_run:
-                    token, _ = mint_token(store.secret, tool, args, now)
-                elif args.get("confirm_token") is None:
-                    token, expires = mint_token(store.secret, tool, args, now)
+                    token = mint_token(self._token_key, tool, args, now)[0] if token_path else None
+                elif presented is None:
+                    if not confirm_supported and not token_path:
+                        return Refused("confirm_fallback", _NO_WAY_TO_ASK.format(why=why))
+                    token, expires = mint_token(self._token_key, tool, args, now)
                     return ConfirmationRequired(
                         tool=tool,
                         reached=reached,
@@ -203,7 +236,7 @@ class Policy:
                         via="elicitation" if confirm_supported else "token",
                     )
                 else:
-                    checked = verify_token(store.secret, tool, args, args["confirm_token"], now)
+                    checked = verify_token(self._token_key, tool, args, presented, now)
                     if checked.problem is not None or checked.nonce is None:
                         return Refused("confirm_token", checked.problem or "confirm_token is not valid.")
                     if not store.spend_nonce(checked.nonce, checked.expires_at):
@@ -214,7 +247,7 @@ class Policy:
                         )
                     consumed = True
             if dry_run:
-                return Allowed(tool, reached, dry_run=True, confirm_token=token)
+                return Allowed(tool, reached, dry_run=True, confirm_token=token, needs_confirmation=why is not None)
             rid = None
             if reach.sends and earlier is not None:
                 store.hold_again(earlier, now, now + RESERVATION_SECONDS)
@@ -240,6 +273,16 @@ class Policy:
         if not unknown:
             return None
         return f"First contact with {', '.join(unknown)} needs the person's confirmation (confirm = first_contact)."
+
+    # ---- declines -------------------------------------------------------------------
+
+    async def declined_at(self, tool: str, args: Mapping[str, Any]) -> float | None:
+        """When the person declined exactly this call, if that was within ``DECLINE_TTL_SECONDS``."""
+        return await anyio.to_thread.run_sync(self._declines.declined_at, tool, args, self._clock())
+
+    async def record_decline(self, tool: str, args: Mapping[str, Any]) -> None:
+        """The person said no to this exact call: it stays declined, whoever asks again."""
+        await anyio.to_thread.run_sync(self._declines.remember, tool, args, self._clock())
 
     def canonical_handles(self, tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
         """The handle arguments of an allowed call, spelled as the policy checked them.
