@@ -37,7 +37,6 @@ LIST_OUTPUT: dict[str, Any] = {
         "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
         "cursor": {"type": "string"},
     },
-    "required": ["events", "cursor"],
 }
 WAIT_INPUT: dict[str, Any] = {
     "type": "object",
@@ -52,7 +51,6 @@ WAIT_INPUT: dict[str, Any] = {
 WAIT_OUTPUT: dict[str, Any] = {
     "type": "object",
     "properties": {"timed_out": {"type": "boolean"}, "event": _EVENT, "cursor": {"type": "string"}},
-    "required": ["timed_out", "cursor"],
 }
 
 
