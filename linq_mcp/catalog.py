@@ -82,9 +82,8 @@ _OPTIONAL_STRING: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "null
 LISTED_DEFS: dict[str, dict[str, Any]] = {
     "MessageContentParam": {
         "type": "object",
-        "description": "Parts: text {type, value} | media {type, url or attachment_id} | link {type, value}; "
-        "no two text parts in a row; a link goes alone. effect.name: screen confetti, fireworks, lasers, sparkles, "
-        "celebration, hearts, love, balloons, happy_birthday, echo, spotlight; bubble slam, loud, gentle, invisible.",
+        "description": "Parts: text {value} | media {url or attachment_id} | link {value}; no two text parts "
+        "in a row; a link goes alone. effect e.g. screen confetti, bubble slam.",
         "properties": {
             "parts": {
                 "type": "array",
@@ -474,6 +473,10 @@ def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
         if name in LISTED_DEFS:
             defs[name] = copy.deepcopy(LISTED_DEFS[name])
             changed = True
+    if "idempotency_key" in props:
+        # Its length limits are checked, and said, when a caller's key breaks them; a model rarely writes one.
+        props["idempotency_key"] = {"type": "string"}
+        changed = True
     for name, prop in props.items():
         if name in LISTED_PROPERTY_TEXT:
             props[name] = {**prop, "description": LISTED_PROPERTY_TEXT[name]}

@@ -126,7 +126,9 @@ def _constraint_words(node: Mapping[str, Any]) -> list[str]:
         words.append(f"at most {node['maxProperties']} keys")
     if "const" in node and json.dumps(node["const"]) not in desc and str(node["const"]) not in desc:
         words.append(f"always {json.dumps(node['const'])}")
-    return [f"({', '.join(words)})"] if words else []
+    if not words:
+        return []
+    return [", ".join(words)] if not desc else [f"({', '.join(words)})"]
 
 
 def _range(lo: Any, hi: Any, unit: str) -> str:

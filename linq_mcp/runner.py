@@ -106,6 +106,9 @@ class ToolRunner:
         args = without_nulls(arguments or {}, op.validation_schema or op.input_schema)  # null means absent
         if NO_ARGUMENTS not in {p.name for p in op.params}:
             args.pop(NO_ARGUMENTS, None)  # the placeholder a no-argument tool lists for strict converters
+        for control in ("idempotency_key", "confirm_token"):
+            if args.get(control) == "":  # strict mode cannot omit a string: "" is its "none"
+                del args[control]
         key: str | None = None
         try:
             problems = self.validator(op).problems(args)
