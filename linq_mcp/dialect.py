@@ -115,7 +115,7 @@ def _constraint_words(node: Mapping[str, Any]) -> list[str]:
     if isinstance(fmt, str) and FORMAT_WORDS.get(fmt, fmt).lower() not in desc.lower():
         words.append(FORMAT_WORDS.get(fmt, fmt))
     lo, hi = node.get("minLength"), node.get("maxLength")
-    if (lo not in (None, 0) or hi is not None) and not _says_numbers(desc, lo, hi):
+    if (lo not in (None, 0, 1) or hi is not None) and not _says_numbers(desc, lo, hi):
         words.append(_range(lo, hi, "chars"))
     lo, hi = node.get("minItems"), node.get("maxItems")
     if (lo not in (None, 0) or hi is not None) and not _says_numbers(desc, lo, hi):

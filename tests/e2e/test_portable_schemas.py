@@ -167,3 +167,19 @@ async def test_a_confirmation_hold_puts_its_token_and_preview_in_the_text(sandbo
         assert f"confirm_token: {hold['confirm_token']}" in text
         assert "Hello Ava" in text  # the preview
         assert f"idempotency_key: {hold['idempotency_key']}" in text
+
+
+async def test_wait_for_event_default_timeout_fits_openai_agents_client_timeout(sandbox: Sandbox) -> None:
+    """openai-agents cuts a call off after client_session_timeout_seconds (5 s unless raised)."""
+    import inspect
+
+    client_timeout = 5.0
+    try:
+        from agents.mcp import MCPServerStdio
+
+        default = inspect.signature(MCPServerStdio.__init__).parameters["client_session_timeout_seconds"].default
+        client_timeout = float(default)
+    except ImportError:
+        pass
+    wait = next(t for t in await all_tools(sandbox) if t.name == "wait_for_event")
+    assert wait.input_schema["properties"]["timeout"]["default"] < client_timeout
