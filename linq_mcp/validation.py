@@ -241,6 +241,33 @@ def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int = 0
     return value
 
 
+def maps_from_pairs(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``args`` with each free-form map given as ``[{key, value}]`` pairs turned back into the map.
+
+    The portable dialect lists a free-form map (payments' ``metadata``, an experience's
+    ``params``) as pairs, since strict function calling cannot declare a map; the API and
+    the full schema want the map. A map given as a map is left as it is.
+    """
+    out = _pairs_to_maps(dict(args), schema, schema)
+    return out if isinstance(out, dict) else dict(args)
+
+
+def _pairs_to_maps(value: Any, schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+    node = _resolve(schema, root)
+    if depth > 32 or not node:
+        return value
+    if isinstance(value, list) and node.get("type") == "object" and not node.get("properties"):
+        if all(isinstance(item, Mapping) and isinstance(item.get("key"), str) for item in value):
+            return {item["key"]: item.get("value") for item in value}
+        return value
+    if isinstance(value, dict):
+        props = _object_properties(node, root)
+        return {k: _pairs_to_maps(v, props[k], root, depth + 1) if k in props else v for k, v in value.items()}
+    if isinstance(value, list) and isinstance(node.get("items"), Mapping):
+        return [_pairs_to_maps(item, node["items"], root, depth + 1) for item in value]
+    return value
+
+
 def _object_properties(node: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
     """The properties an object may have, including those of its anyOf/oneOf/allOf branches."""
     props: dict[str, Any] = dict(node.get("properties", {}))
@@ -263,4 +290,4 @@ def _admits_null(schema: Any, root: Mapping[str, Any]) -> bool:
     return any(_admits_null(branch, root) for combo in ("anyOf", "oneOf") for branch in node.get(combo, []))
 
 
-__all__ = ["ArgumentValidator", "describe", "example_for", "field_path", "without_nulls"]
+__all__ = ["ArgumentValidator", "describe", "example_for", "field_path", "maps_from_pairs", "without_nulls"]

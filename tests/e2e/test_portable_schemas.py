@@ -55,9 +55,8 @@ async def test_openai_agents_strict_conversion_needs_no_fallback(sandbox: Sandbo
             strict_schema.ensure_strict_json_schema(copy.deepcopy(tool.input_schema), _reject_open_objects=True)
         except Exception:
             non_strict.append(tool.name)
-    # The one allowed non-strict case: the free-form maps the API really has (FREE_FORM: payments'
-    # metadata, an experience's params), whose keys the caller chooses.
-    assert set(non_strict) <= {"create_payment", "create_payment_request", "update_app_card"}, non_strict
+    # Not even the free-form maps (payments' metadata, an experience's params): they are listed as pairs.
+    assert non_strict == []
 
 
 async def test_anthropic_strict_transform_accepts_every_tool(sandbox: Sandbox) -> None:
@@ -99,6 +98,19 @@ async def test_a_strict_mode_send_with_every_property_present_goes_out(sandbox: 
         result = await client.call_tool("create_chat", args)
         assert not result.is_error, result.content
         assert (result.structured_content or {}).get("idempotency_key", "").startswith("lmcp_")
+
+
+async def test_a_free_form_map_listed_as_pairs_reaches_the_api_as_a_map(sandbox: Sandbox) -> None:
+    async with connected(sandbox) as (client, _):
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert tools["create_payment_request"].input_schema["properties"]["metadata"]["type"] == "array"
+        base = {"amount": 500, "currency": "usd", "rail": "stripe"}
+        pairs = [{"key": "order", "value": "42"}]
+        as_pairs = await client.call_tool("create_payment_request", {**base, "metadata": pairs})
+        as_map = await client.call_tool("create_payment_request", {**base, "metadata": {"order": "43"}})
+    assert not as_pairs.is_error and not as_map.is_error, (as_pairs.content, as_map.content)
+    assert (as_pairs.structured_content or {})["metadata"] == {"order": "42"}
+    assert (as_map.structured_content or {})["metadata"] == {"order": "43"}
 
 
 async def test_null_for_a_required_argument_is_reported_as_missing(sandbox: Sandbox) -> None:
