@@ -215,7 +215,10 @@ def without_nulls(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[st
     every property required, so a model sends ``null`` for what it would omit. Where the
     schema does not itself allow ``null`` (``forwarding_number: null`` clears forwarding),
     a ``null`` is dropped, at any depth, before validation; a required field that was
-    ``null`` is then reported as missing.
+    ``null`` is then reported as missing. A strict model cannot send ``null`` where the
+    listed type is a string or an object, so for an optional field two more placeholders
+    mean "absent": ``""`` where the field cannot be empty (a format, a pattern, a minimum
+    length) and an object left empty where the field needs members.
     """
     out = _drop_nulls(dict(args), schema, schema)
     return out if isinstance(out, dict) else dict(args)
@@ -227,18 +230,39 @@ def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int = 0
         return value
     if isinstance(value, dict):
         props = _object_properties(node, root)
+        required = set(node.get("required", []))
         out: dict[str, Any] = {}
         for key, item in value.items():
             sub = props.get(key)
             if item is None and not (sub is not None and _admits_null(sub, root)):
                 continue
-            out[key] = _drop_nulls(item, sub, root, depth + 1) if sub is not None else item
+            if sub is not None:
+                item = _drop_nulls(item, sub, root, depth + 1)
+                if key not in required and _placeholder(item, _resolve(sub, root), root):
+                    continue
+            out[key] = item
         return out
     if isinstance(value, list):
         items = node.get("items")
         if isinstance(items, Mapping):
             return [_drop_nulls(item, items, root, depth + 1) for item in value]
     return value
+
+
+def _placeholder(value: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -> bool:
+    """An empty value the field could never take: what a strict model sends for "none"."""
+    if value == "":
+        if node.get("format") or node.get("minLength") or ("enum" in node and "" not in node["enum"]):
+            return True
+        pattern = node.get("pattern")
+        try:
+            return isinstance(pattern, str) and re.search(pattern, "") is None
+        except re.error:
+            return False
+    if isinstance(value, dict) and node.get("required"):
+        props = _object_properties(node, root)
+        return all(k in props and _placeholder(v, _resolve(props[k], root), root) for k, v in value.items())
+    return False
 
 
 def maps_from_pairs(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -113,6 +113,16 @@ async def test_a_free_form_map_listed_as_pairs_reaches_the_api_as_a_map(sandbox:
     assert (as_map.structured_content or {})["metadata"] == {"order": "43"}
 
 
+async def test_strict_mode_placeholders_for_optional_fields_mean_absent(sandbox: Sandbox) -> None:
+    """A strict model cannot send null for a string or an object: "" or {} where no real value could be."""
+    async with connected(sandbox) as (client, _):
+        message = {"parts": [{"type": "text", "value": "Hi"}], "reply_to": {"message_id": ""}}
+        sent = await client.call_tool("create_chat", {"from": LINE, "to": [AVA], "message": message})
+        listed = await client.call_tool("list_chats", {"from": "", "limit": 5})
+    assert not sent.is_error, sent.content
+    assert not listed.is_error, listed.content
+
+
 async def test_null_for_a_required_argument_is_reported_as_missing(sandbox: Sandbox) -> None:
     async with connected(sandbox) as (client, _):
         result = await client.call_tool("get_chat", {"chat_id": None})
