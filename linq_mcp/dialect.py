@@ -28,6 +28,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .errors import ERROR_FIELDS
+
 # The free-form maps the API really has (keys chosen by the caller: payments' metadata, an
 # experience's params). No strict dialect can declare a map, so they are listed as [{key, value}]
 # pairs; the runner turns pairs back into the map before validation (a map is accepted too).
@@ -170,6 +172,21 @@ def _says_numbers(desc: str, lo: Any, hi: Any) -> bool:
     return bool(wanted) and all(n in desc for n in wanted) or (not wanted and "non-empty" in desc.lower())
 
 
+def admits_errors(output_schema: Mapping[str, Any]) -> dict[str, Any]:
+    """An output schema an error result also conforms to: nothing required, no error field typed.
+
+    The TypeScript SDK 1.x validates ``structuredContent`` against ``outputSchema`` even on
+    ``isError`` results, and linq-mcp's error results carry the error as ``structuredContent``.
+    """
+    out = {k: copy.deepcopy(v) for k, v in output_schema.items() if k not in ("required", "anyOf", "oneOf", "allOf")}
+    props = out.get("properties")
+    if isinstance(props, dict):
+        out["properties"] = {k: v for k, v in props.items() if k not in ERROR_FIELDS}
+    if out.get("additionalProperties") is False:
+        del out["additionalProperties"]
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # the checker
 
@@ -233,4 +250,4 @@ def _node_problems(node: Mapping[str, Any]) -> Iterator[str]:
         yield "description is cut short"
 
 
-__all__ = ["FREE_FORM", "NO_ARGUMENTS", "dialect_problems", "portable"]
+__all__ = ["FREE_FORM", "NO_ARGUMENTS", "admits_errors", "dialect_problems", "portable"]
