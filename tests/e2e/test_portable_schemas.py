@@ -78,6 +78,16 @@ async def test_null_for_an_optional_argument_means_absent(sandbox: Sandbox) -> N
         assert not listed.is_error, listed.content
 
 
+async def test_null_means_absent_for_the_events_tools_too(sandbox: Sandbox) -> None:
+    async with connected(sandbox) as (client, _):
+        listed = await client.call_tool("list_events", {"chat_id": None, "types": None, "since": None, "limit": None})
+        waited = await client.call_tool(
+            "wait_for_event", {"chat_id": "quiet", "types": None, "since": None, "timeout": 0.1}
+        )
+    assert not listed.is_error, listed.content
+    assert not waited.is_error and (waited.structured_content or {})["timed_out"] is True, waited.content
+
+
 async def test_a_strict_mode_send_with_every_property_present_goes_out(sandbox: Sandbox) -> None:
     """What OpenAI strict sends: every listed property, null or empty where it means "none"."""
     async with connected(sandbox) as (client, _):
@@ -205,3 +215,13 @@ async def test_wait_for_event_default_timeout_fits_openai_agents_client_timeout(
         pass
     wait = next(t for t in await all_tools(sandbox) if t.name == "wait_for_event")
     assert wait.input_schema["properties"]["timeout"]["default"] < client_timeout
+
+
+def test_an_error_field_the_renderer_does_not_know_still_reaches_the_text() -> None:
+    """Whatever a layer adds to an error (expiry, a handle count …) the model reads in the text."""
+    from linq_mcp.errors import render_tool_error
+
+    text = render_tool_error(
+        {"error": "policy_refused", "rule": "max_sends_per_hour", "message": "Cap reached.", "resets_in": 1200}
+    )
+    assert "resets_in: 1200" in text and "Rule: max_sends_per_hour" in text
