@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 
 from .catalog import Catalog, Operation
+from .dialect import NO_ARGUMENTS
 from .errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
 from .ledger import KeyReused, SendLedger, fingerprint
-from .validation import ArgumentValidator
+from .validation import ArgumentValidator, maps_from_pairs, without_nulls
 from .wire import wire_problems
 
 if TYPE_CHECKING:
@@ -111,7 +112,13 @@ class ToolRunner:
 
     async def call(self, tool: str, arguments: Mapping[str, Any] | None, *, context: Any = None) -> ToolResult:
         op = self.catalog.by_tool[tool]
-        args = dict(arguments or {})
+        schema = op.validation_schema or op.input_schema
+        args = maps_from_pairs(without_nulls(arguments or {}, schema), schema)  # null means absent
+        if NO_ARGUMENTS not in {p.name for p in op.params}:
+            args.pop(NO_ARGUMENTS, None)  # the placeholder a no-argument tool lists for strict converters
+        for control in ("idempotency_key", "confirm_token"):
+            if args.get(control) == "":  # strict mode cannot omit a string: "" is its "none"
+                del args[control]
         key: str | None = None
         try:
             # Header and URL-path values too: a bad one fails here, before the ledger or the policy.
