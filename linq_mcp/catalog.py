@@ -21,7 +21,8 @@ from importlib import resources
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .errors import CatalogError
+from .dialect import portable
+from .errors import ERROR_FIELDS, CatalogError
 
 Effect = Literal["read", "create", "mutate", "visible", "send", "destructive", "secret"]
 Location = Literal["path", "query", "body"]
@@ -76,13 +77,35 @@ IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "max
 # The listed schema is what a model reads on every turn, so a few large definitions are
 # shown in a compact form (same fields and names, fewer nested branches). Arguments are
 # still validated against the full schema before any request, with field-level errors.
+# OpenAI strict mode makes every property required: a nullable one lets the model say "absent".
+_OPTIONAL_STRING: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
 LISTED_DEFS: dict[str, dict[str, Any]] = {
     "MessageContentParam": {
         "type": "object",
-        "description": "{parts: [{type:'text', value} | {type:'media', url|attachment_id} | {type:'link', value}], "
-        "effect?: {type:'screen'|'bubble', name}, reply_to?: {message_id}, preferred_service?: iMessage|RCS|SMS}. "
-        "No two text parts in a row; a link goes alone.",
-        "properties": {"parts": {"type": "array", "minItems": 1, "items": {"type": "object"}}},
+        "description": "Parts: text {value} | media {url or attachment_id} | link {value}; no two text parts "
+        "in a row; a link goes alone. effect e.g. screen confetti, bubble slam.",
+        "properties": {
+            "parts": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string", "enum": ["text", "media", "link"]},
+                        "value": _OPTIONAL_STRING,
+                        "url": _OPTIONAL_STRING,
+                        "attachment_id": _OPTIONAL_STRING,
+                    },
+                    "required": ["type"],
+                },
+            },
+            "effect": {
+                "type": "object",
+                "properties": {"type": {"type": "string", "enum": ["screen", "bubble"]}, "name": {"type": "string"}},
+            },
+            "reply_to": {"type": "object", "properties": {"message_id": {"type": "string"}}},
+            "preferred_service": {"type": "string", "enum": ["iMessage", "RCS", "SMS"]},
+        },
     },
 }
 LISTED_PROPERTY_TEXT: dict[str, str] = {
@@ -450,12 +473,16 @@ def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
         if name in LISTED_DEFS:
             defs[name] = copy.deepcopy(LISTED_DEFS[name])
             changed = True
+    if "idempotency_key" in props:
+        # Its length limits are checked, and said, when a caller's key breaks them; a model rarely writes one.
+        props["idempotency_key"] = {"type": "string"}
+        changed = True
     for name, prop in props.items():
         if name in LISTED_PROPERTY_TEXT:
             props[name] = {**prop, "description": LISTED_PROPERTY_TEXT[name]}
             changed = True
     if not changed and "additionalProperties" not in schema and not schema.get("$defs"):
-        return schema
+        return portable(schema)
     # Unknown arguments are still refused: validation uses the full schema.
     listed = {k: v for k, v in schema.items() if k != "additionalProperties"}
     listed["properties"] = props
@@ -474,7 +501,7 @@ def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
         listed["$defs"] = kept
     else:
         listed.pop("$defs", None)
-    return listed
+    return portable(listed)
 
 
 HANDLE_PATTERN = r"^(\+[1-9]\d{1,14}|[^@\s]+@[^@\s]+\.[^@\s]+)$"
@@ -591,7 +618,8 @@ def _describe(raw: Mapping[str, Any], effect: str) -> str:
     return f"{text} {EFFECT_NOTES[effect]}".strip()
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# A sentence ends at . ! or ?, but not after an abbreviation ("in minor units (e.g. cents)").
+_SENTENCE = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.!?])\s+")
 
 
 def _short(text: str, *, limit: int = 200, sentences: int = 1) -> str:
@@ -740,19 +768,19 @@ def _success_response(
 
 
 def _tolerant_output(schema: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
-    """A shallow output schema: the fields every answer has, with their JSON types.
+    """A shallow output schema: the container types of the fields every answer has.
 
     Nothing a new API field or enum value could break (clients reject results that do
-    not match), and small: optional fields are left to ``additionalProperties``. With
-    no required fields, the optional ones are listed so the shape is still described.
+    not match), and small: optional fields are left to ``additionalProperties``. It
+    requires nothing and never types an error field (``message``, ``error`` …): the
+    TypeScript SDK 1.x checks ``structuredContent`` against it even on ``isError``
+    results, so an error result must conform too.
     """
     all_props = schema.get("properties", {})
-    required = [r for r in schema.get("required", []) if r in all_props]
-    if not required:
-        return {"type": "object"}
+    required = [r for r in schema.get("required", []) if r in all_props and r not in ERROR_FIELDS]
     typed = {name: _container_type(_json_type(all_props[name], components)) for name in required}
     props = {name: schema for name, schema in typed.items() if schema}
-    out: dict[str, Any] = {"type": "object", "required": required}
+    out: dict[str, Any] = {"type": "object"}
     if props:
         out["properties"] = props
     return out

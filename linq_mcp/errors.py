@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "ERROR_CODES",
+    "ERROR_FIELDS",
     "AuthenticationError",
     "BadRequestError",
     "CatalogError",
@@ -902,8 +903,37 @@ _HEADINGS = {
 }
 
 
+# Fields render_tool_error writes in its own words; any other field is appended as "name: value".
+# Output schemas never type these names, so an error result conforms to every tool's outputSchema.
+ERROR_FIELDS = _RENDERED = frozenset(
+    {
+        "error",
+        "http_status",
+        "code",
+        "message",
+        "rule",
+        "problems",
+        "meaning",
+        "fix",
+        "preview",
+        "confirm_token",
+        "retryable",
+        "retry_after",
+        "idempotency_key",
+        "trace_id",
+        "doc_url",
+    }
+)
+
+
 def render_tool_error(payload: Mapping[str, Any]) -> str:
-    """A few plain lines for the ``content`` text block of an error result."""
+    """The ``content`` text of an error result: everything the model must act on.
+
+    Many clients (openai-agents, langchain-mcp-adapters, the anthropic tool runner,
+    fastmcp's client) pass only this text to the model, never ``structuredContent``: so
+    the code, meaning, fix, retry_after, trace_id, idempotency_key, a confirmation's
+    preview and confirm_token, and any other field of ``payload`` are all written here.
+    """
     kind = str(payload.get("error", "error"))
     head = _HEADINGS.get(kind, kind.replace("_", " ").capitalize())
     if "http_status" in payload:
@@ -923,6 +953,13 @@ def render_tool_error(payload: Mapping[str, Any]) -> str:
         lines.append(f"Meaning: {payload['meaning']}")
     if "fix" in payload:
         lines.append(f"Fix: {payload['fix']}")
+    if "preview" in payload:
+        lines.append(f"Preview: {_compact(payload['preview'])}")
+    if "confirm_token" in payload:
+        lines.append(f"confirm_token: {payload['confirm_token']}")
+    for name, value in payload.items():
+        if name not in _RENDERED and value is not None:
+            lines.append(f"{name}: {value if isinstance(value, str) else _compact(value)}")
     tail = []
     if "retryable" in payload:
         tail.append(f"retryable: {'yes' if payload['retryable'] else 'no'}")
@@ -937,3 +974,7 @@ def render_tool_error(payload: Mapping[str, Any]) -> str:
     if "doc_url" in payload:
         lines.append(f"Docs: {payload['doc_url']}")
     return "\n".join(lines)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .catalog import Catalog, Operation
+from .dialect import NO_ARGUMENTS
 from .errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
 from .ledger import KeyReused, SendLedger, fingerprint
-from .validation import ArgumentValidator
+from .validation import ArgumentValidator, without_nulls
 
 if TYPE_CHECKING:
     from .client import LinqClient
@@ -102,7 +103,12 @@ class ToolRunner:
 
     async def call(self, tool: str, arguments: Mapping[str, Any] | None, *, context: Any = None) -> ToolResult:
         op = self.catalog.by_tool[tool]
-        args = dict(arguments or {})
+        args = without_nulls(arguments or {}, op.validation_schema or op.input_schema)  # null means absent
+        if NO_ARGUMENTS not in {p.name for p in op.params}:
+            args.pop(NO_ARGUMENTS, None)  # the placeholder a no-argument tool lists for strict converters
+        for control in ("idempotency_key", "confirm_token"):
+            if args.get(control) == "":  # strict mode cannot omit a string: "" is its "none"
+                del args[control]
         key: str | None = None
         try:
             problems = self.validator(op).problems(args)

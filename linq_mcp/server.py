@@ -27,10 +27,12 @@ from mcp.shared.exceptions import MCPError
 
 from . import __version__
 from .catalog import listed_annotations
+from .dialect import NO_ARGUMENTS, portable
 from .errors import ServerUnavailable, tool_error
 from .inventory import TOOLSET_DESCRIPTIONS
 from .runner import ToolResult
 from .runtime import Runtime
+from .validation import without_nulls
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -133,11 +135,13 @@ def tool_definitions(surface: Surface) -> list[types.Tool]:
     for name in surface.exposed:
         spec = surface.spec(name)
         listed = listed_annotations(dict(spec.annotations))
+        # API tools are compiled into the portable dialect (catalog.json); other tools are rewritten here.
+        schema = portable(spec.input_schema) if name in surface.extra_tools else dict(spec.input_schema)
         tools.append(
             types.Tool(
                 name=name,
                 description=spec.description,
-                input_schema=dict(spec.input_schema),
+                input_schema=schema,
                 output_schema=dict(spec.output_schema) if spec.output_schema is not None else None,
                 annotations=types.ToolAnnotations(
                     read_only_hint=listed.get("readOnlyHint"),
@@ -210,7 +214,10 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
             rt = await runtime()
             extra = rt.extra_tools.get(name)
             if extra is not None:
-                outcome = await extra.handler(dict(params.arguments or {}), ctx)
+                args = without_nulls(params.arguments or {}, extra.input_schema)  # null means absent
+                if NO_ARGUMENTS not in extra.input_schema.get("properties", {}):
+                    args.pop(NO_ARGUMENTS, None)
+                outcome = await extra.handler(args, ctx)
                 result = outcome if isinstance(outcome, ToolResult) else ToolResult(dict(outcome))
             else:
                 result = await rt.runner.call(name, params.arguments, context=ctx)

@@ -208,4 +208,59 @@ def example_for(schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
     return None
 
 
-__all__ = ["ArgumentValidator", "describe", "example_for", "field_path"]
+def without_nulls(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``args`` with every ``null`` that stands for "absent" left out.
+
+    Strict function calling (OpenAI strict, LangChain strict, pydantic-ai on OpenAI) makes
+    every property required, so a model sends ``null`` for what it would omit. Where the
+    schema does not itself allow ``null`` (``forwarding_number: null`` clears forwarding),
+    a ``null`` is dropped, at any depth, before validation; a required field that was
+    ``null`` is then reported as missing.
+    """
+    out = _drop_nulls(dict(args), schema, schema)
+    return out if isinstance(out, dict) else dict(args)
+
+
+def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+    node = _resolve(schema, root)
+    if depth > 32:
+        return value
+    if isinstance(value, dict):
+        props = _object_properties(node, root)
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            sub = props.get(key)
+            if item is None and not (sub is not None and _admits_null(sub, root)):
+                continue
+            out[key] = _drop_nulls(item, sub, root, depth + 1) if sub is not None else item
+        return out
+    if isinstance(value, list):
+        items = node.get("items")
+        if isinstance(items, Mapping):
+            return [_drop_nulls(item, items, root, depth + 1) for item in value]
+    return value
+
+
+def _object_properties(node: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties an object may have, including those of its anyOf/oneOf/allOf branches."""
+    props: dict[str, Any] = dict(node.get("properties", {}))
+    for combo in ("anyOf", "oneOf", "allOf"):
+        for branch in node.get(combo, []):
+            for key, sub in _object_properties(_resolve(branch, root), root).items():
+                props.setdefault(key, sub)
+    return props
+
+
+def _admits_null(schema: Any, root: Mapping[str, Any]) -> bool:
+    node = _resolve(schema, root)
+    if not node:
+        return isinstance(schema, Mapping) and "$ref" not in schema  # {} accepts anything
+    typ = node.get("type")
+    if typ == "null" or (isinstance(typ, list) and "null" in typ):
+        return True
+    if None in node.get("enum", ()) or ("const" in node and node["const"] is None):
+        return True
+    return any(_admits_null(branch, root) for combo in ("anyOf", "oneOf") for branch in node.get(combo, []))
+
+
+__all__ = ["ArgumentValidator", "describe", "example_for", "field_path", "without_nulls"]
