@@ -58,12 +58,16 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 def linq_mcp_bin() -> str:
     found = os.environ.get("LINQ_MCP_BIN") or str(Path(sys.executable).parent / "linq-mcp")
     if not Path(found).exists():
-        pytest.fail(f"linq-mcp not found at {found}: install the project (pip install -e '.[compat]') or set LINQ_MCP_BIN")
+        pytest.fail(
+            f"linq-mcp not found at {found}: install the project (pip install -e '.[compat]') or set LINQ_MCP_BIN"
+        )
     return found
 
 
 def langchain_python() -> str:
-    found = os.environ.get("LINQ_MCP_COMPAT_LANGCHAIN_PYTHON") or str(ROOT / ".venv-compat-langchain" / "bin" / "python")
+    found = os.environ.get("LINQ_MCP_COMPAT_LANGCHAIN_PYTHON") or str(
+        ROOT / ".venv-compat-langchain" / "bin" / "python"
+    )
     if not Path(found).exists():
         pytest.fail(
             f"LangChain's virtualenv not found at {found}: python3 -m venv .venv-compat-langchain && "
@@ -121,8 +125,11 @@ def _client_command(client: str) -> list[str]:
         node_dir = HERE / "node"
         if not (node_dir / "node_modules").is_dir():
             pytest.fail("the TypeScript SDKs are not installed: npm ci --prefix tests/compat/node")
-        plan = {"calls": scenario.CALLS, "first_contact_args": scenario.FIRST_CONTACT_ARGS,
-                "token_pattern": scenario._TOKEN.pattern}
+        plan = {
+            "calls": scenario.CALLS,
+            "first_contact_args": scenario.FIRST_CONTACT_ARGS,
+            "token_pattern": scenario._TOKEN.pattern,
+        }
         return ["node", str(node_dir / "client.mjs"), "--sdk", client[-1], "--scenario", json.dumps(plan)]
     python = langchain_python() if client == "langchain" else sys.executable
     return [python, str(HERE / "py_clients.py"), client]
@@ -183,3 +190,11 @@ def tools_of_toolsets_all() -> list[str]:
         [linq_mcp_bin(), "tools", *SERVER_ARGS, "--json"], capture_output=True, text=True, timeout=60, check=True
     ).stdout
     return [t["name"] for t in json.loads(out) if t["enabled"]]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With LINQ_MCP_COMPAT_REPORTS=FILE, keep every run's report (docs/clients.md is written from them)."""
+    target = os.environ.get("LINQ_MCP_COMPAT_REPORTS")
+    if target and _reports:
+        runs = [{k: v for k, v in r.items() if k != "stderr"} for r in _reports.values()]
+        Path(target).write_text(json.dumps(runs, indent=1))

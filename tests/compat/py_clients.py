@@ -91,9 +91,10 @@ async def run_openai_agents(target: Target, report: Report) -> None:
 
     server: Any
     if target.stdio:
-        server = MCPServerStdio(params={"command": target.stdio[0], "args": target.stdio[1:], "env": target.env})
-    else:
-        server = MCPServerStreamableHttp(params={"url": str(target.http)})
+        params = {"command": target.stdio[0], "args": target.stdio[1:], "env": target.env}
+        server = MCPServerStdio(params=params, client_session_timeout_seconds=30)
+    else:  # 30 s, not the SDK's 5 s default: a loaded CI machine, not the server, is the slow part
+        server = MCPServerStreamableHttp(params={"url": str(target.http)}, client_session_timeout_seconds=30)
     async with server:
         agent = Agent(name="compat", mcp_servers=[server], mcp_config={"convert_schemas_to_strict": True})
         tools = {t.name: t for t in await agent.get_mcp_tools(RunContextWrapper(context=None))}
@@ -214,7 +215,14 @@ async def run_google_genai(target: Target, report: Report) -> None:
 async def run_pydantic_ai(target: Target, report: Report) -> None:
     from pydantic_ai import Agent
     from pydantic_ai.mcp import MCPToolset
-    from pydantic_ai.messages import ModelMessage, ModelResponse, RetryPromptPart, TextPart, ToolCallPart, ToolReturnPart
+    from pydantic_ai.messages import (
+        ModelMessage,
+        ModelResponse,
+        RetryPromptPart,
+        TextPart,
+        ToolCallPart,
+        ToolReturnPart,
+    )
     from pydantic_ai.models.function import AgentInfo, FunctionModel
     from pydantic_ai.profiles.openai import OpenAIJsonSchemaTransformer
 
@@ -223,7 +231,8 @@ async def run_pydantic_ai(target: Target, report: Report) -> None:
         from fastmcp.client.transports import StdioTransport
 
         client = StdioTransport(command=target.stdio[0], args=target.stdio[1:], env=target.env)
-    toolset = MCPToolset(client)
+    # init_timeout: pydantic-ai's default is 5 s, which a loaded 2-core CI machine can miss while it spawns Python
+    toolset = MCPToolset(client, init_timeout=30)
     plan: list[tuple[str, dict[str, Any]]] = []
     seen: list[str] = []
     schemas: dict[str, dict[str, Any]] = {}

@@ -54,8 +54,19 @@ def nulls_for_absent(tool: str, input_schema: dict[str, Any], required_args: dic
 
 
 # Keywords OpenAI's strict mode does not accept (https://platform.openai.com/docs/guides/structured-outputs).
-_STRICT_UNSUPPORTED = ("allOf", "oneOf", "not", "if", "then", "else", "dependentRequired", "dependentSchemas",
-                       "patternProperties", "unevaluatedProperties", "propertyNames")
+_STRICT_UNSUPPORTED = (
+    "allOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentRequired",
+    "dependentSchemas",
+    "patternProperties",
+    "unevaluatedProperties",
+    "propertyNames",
+)
 
 
 def strict_problems(schema: Any, path: str = "$") -> list[str]:
@@ -140,7 +151,10 @@ async def play(call: Any, report: Report, schemas: dict[str, dict[str, Any]]) ->
     if token is not None:
         report.saw("confirmed", await _safely(call, "create_chat", {**FIRST_CONTACT_ARGS, "confirm_token": token}))
     schema = schemas.get("check_imessage", {})
-    report.saw("nulls_for_absent", await _safely(call, "check_imessage", nulls_for_absent("check_imessage", schema, {"address": AVA})))
+    report.saw(
+        "nulls_for_absent",
+        await _safely(call, "check_imessage", nulls_for_absent("check_imessage", schema, {"address": AVA})),
+    )
 
 
 async def _safely(call: Any, tool: str, args: dict[str, Any]) -> str:
