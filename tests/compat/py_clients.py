@@ -263,12 +263,23 @@ async def run_pydantic_ai(target: Target, report: Report) -> None:
 
         await call("list_phone_numbers", {})  # also learns the tool definitions the model is given
         report.converted(len(schemas))
+        auto_non_strict = []
         for name, schema in schemas.items():
-            # strict=None is how pydantic-ai's OpenAI model decides: strict only where compatible
+            # Left to itself (strict=None), pydantic-ai's OpenAI model sends a tool strict only when every
+            # property is already required: recorded for docs/clients.md, not a fallback.
             transformer = OpenAIJsonSchemaTransformer(json.loads(json.dumps(schema)), strict=None)
             transformer.walk()
             if not transformer.is_strict_compatible:
-                report.non_strict(name, "; ".join(strict_problems(schema)[:3]) or "not strict-compatible")
+                auto_non_strict.append(name)
+            try:  # strict asked for (ToolDefinition.strict=True): the transform must make every tool strict
+                problems = strict_problems(
+                    OpenAIJsonSchemaTransformer(json.loads(json.dumps(schema)), strict=True).walk()
+                )
+                if problems:
+                    report.non_strict(name, "; ".join(problems[:3]))
+            except Exception as exc:  # noqa: BLE001
+                report.conversion_error(name, exc)
+        report.data["auto_non_strict"] = sorted(auto_non_strict)
         await play(call, report, schemas)
 
 

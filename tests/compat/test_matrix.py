@@ -14,7 +14,7 @@ import pytest
 from scenario import AVA, LINE, UNKNOWN_CHAT, token_in
 
 # Frameworks with a strict mode whose conversion must not fall back (issue 12's acceptance).
-STRICT_CLIENTS = {"openai-agents", "anthropic", "langchain"}
+STRICT_CLIENTS = {"openai-agents", "anthropic", "langchain", "pydantic-ai"}
 # The free-form maps the API really has (README, "Schemas and results that every client reads"):
 # payments' `metadata` and an experience's `params`, whose keys the caller chooses.
 ALLOWED_NON_STRICT = {"create_payment", "create_payment_request", "update_app_card"}
