@@ -116,10 +116,14 @@ LISTED_PROPERTY_TEXT: dict[str, str] = {
     "operation": "add or remove",
     "part_index": "Which part of the message (default 0).",
     "continuation_message": "Text-only fallback, used only if Linq must move the chat to a fresh line.",
-    "emoji": "sticker: an emoji",
-    "url": "sticker: a Linq download_url",
-    "attachment_id": "media or sticker: from create_attachment",
+    "attachment_id": "from create_attachment",
     "placement": "sticker position",
+}
+# Texts that fit one tool's argument only (update_app_card's url is the card's link, not a sticker).
+LISTED_TOOL_PROPERTY_TEXT: dict[tuple[str, str], str] = {
+    ("react_to_message", "emoji"): "sticker: an emoji",
+    ("react_to_message", "url"): "sticker: a Linq download_url",
+    ("react_to_message", "attachment_id"): "media or sticker: from create_attachment",
 }
 LISTED_PROPERTIES: dict[tuple[str, str], dict[str, Any]] = {
     ("create_attachment", "content_type"): {
@@ -478,8 +482,9 @@ def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
         props["idempotency_key"] = {"type": "string"}
         changed = True
     for name, prop in props.items():
-        if name in LISTED_PROPERTY_TEXT:
-            props[name] = {**prop, "description": LISTED_PROPERTY_TEXT[name]}
+        said = LISTED_TOOL_PROPERTY_TEXT.get((tool, name), LISTED_PROPERTY_TEXT.get(name))
+        if said is not None:
+            props[name] = {**prop, "description": said}
             changed = True
     if not changed and "additionalProperties" not in schema and not schema.get("$defs"):
         return portable(schema)

@@ -53,7 +53,7 @@ def portable(schema: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a listed input schema in the portable dialect (same arguments, same meaning)."""
     root = copy.deepcopy(dict(schema))
     defs = root.pop("$defs", {})
-    out = _rewrite(root, defs, depth=0)
+    out: dict[str, Any] = _rewrite(root, defs, depth=0)
     if not out.get("properties"):
         out["properties"] = {NO_ARGUMENTS: dict(NO_ARGUMENTS_SCHEMA)}
     return out

@@ -82,7 +82,8 @@ async def test_conversation_reads_as_a_thread_with_state_and_fenced_replies(sand
     async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
         chat_id = await start_chat(client, "Dinner on Friday?")
         data(await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "timeout": 5}))
-        data(await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "types": ["message.read"]}))
+        read_receipt = {"chat_id": chat_id, "since": "0", "types": ["message.read"], "timeout": 30}
+        data(await client.call_tool("wait_for_event", read_receipt))
         conversation = await read_json(client, f"linq://chats/{chat_id}/conversation")
     mine, theirs = conversation["messages"][0], conversation["messages"][-1]
     assert mine["from"] == "me" and mine["text"] == "Dinner on Friday?" and mine["status"] == "read"
@@ -99,7 +100,8 @@ async def test_inbox_holds_a_reply_until_the_chat_is_answered(sandbox: Sandbox, 
         reply = data(await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "timeout": 5}))
         before = await read_json(client, "linq://inbox")
         data(await client.call_tool("send_message", {"chat_id": chat_id, "message": text("7pm works")}))
-        sent = data(await client.call_tool("wait_for_event", {"chat_id": chat_id, "types": ["message.sent"]}))
+        sent_event = {"chat_id": chat_id, "types": ["message.sent"], "timeout": 30}
+        sent = data(await client.call_tool("wait_for_event", sent_event))
         assert sent["event"]["text"] == "7pm works"
         for _ in range(50):
             after = await read_json(client, "linq://inbox")
