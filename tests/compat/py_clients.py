@@ -91,19 +91,19 @@ async def run_openai_agents(target: Target, report: Report) -> None:
 
     server: Any
     if target.stdio:
-        params = {"command": target.stdio[0], "args": target.stdio[1:], "env": target.env}
+        params: Any = {"command": target.stdio[0], "args": target.stdio[1:], "env": target.env}
         server = MCPServerStdio(params=params, client_session_timeout_seconds=30)
     else:  # 30 s, not the SDK's 5 s default: a loaded CI machine, not the server, is the slow part
         server = MCPServerStreamableHttp(params={"url": str(target.http)}, client_session_timeout_seconds=30)
     async with server:
         agent = Agent(name="compat", mcp_servers=[server], mcp_config={"convert_schemas_to_strict": True})
-        tools = {t.name: t for t in await agent.get_mcp_tools(RunContextWrapper(context=None))}
+        tools: dict[str, Any] = {t.name: t for t in await agent.get_mcp_tools(RunContextWrapper(context=None))}
         report.converted(len(tools))
         listed = {t.name: t for t in await server.list_tools()}
         for name, tool in tools.items():
             if not tool.strict_json_schema:  # the SDK fell back to non-strict: find out why
                 try:
-                    ensure_strict_json_schema(_schema(listed[name]))
+                    ensure_strict_json_schema(_schema(listed[name]), _reject_open_objects=True)
                     reason = "fell back to non-strict"
                 except Exception as exc:  # noqa: BLE001
                     reason = str(exc)
@@ -186,13 +186,14 @@ async def run_google_genai(target: Target, report: Report) -> None:
             except Exception as exc:  # noqa: BLE001
                 report.conversion_error(tool.name, exc)
         # What generate_content does with a ClientSession passed as a tool: one failure fails the request.
+        adapters: dict[str, Any] = {}
         try:
-            config, adapters = await parse_config_for_mcp_sessions(types.GenerateContentConfig(tools=[session]))
+            config, found = await parse_config_for_mcp_sessions(types.GenerateContentConfig(tools=[session]))
             assert config is not None
+            adapters.update(found)
             report.converted(len(adapters))
         except Exception as exc:  # noqa: BLE001
             report.conversion_error("(request)", exc)
-            adapters = {}
 
         async def call(tool: str, args: dict[str, Any]) -> str:
             # A canned model response with one function call stands in for Gemini.
@@ -296,7 +297,7 @@ async def run_langchain(target: Target, report: Report) -> None:
         connection = {"transport": "stdio", "command": target.stdio[0], "args": target.stdio[1:], "env": target.env}
     else:
         connection = {"transport": "streamable_http", "url": str(target.http)}
-    client = MultiServerMCPClient({"linq": connection})  # type: ignore[dict-item]
+    client = MultiServerMCPClient({"linq": connection})
     async with client.session("linq") as session:
         tools = {t.name: t for t in await load_mcp_tools(session)}
         report.converted(len(tools))
@@ -316,7 +317,7 @@ async def run_langchain(target: Target, report: Report) -> None:
             except Exception as exc:  # noqa: BLE001 - LangGraph's ToolNode shows the model the exception text
                 return f"Error: {exc}"
 
-        await play(call, report, {n: dict(t.args_schema) for n, t in tools.items()})  # type: ignore[arg-type]
+        await play(call, report, {n: dict(t.args_schema) for n, t in tools.items()})
 
 
 DRIVERS: dict[str, tuple[str, Callable[[Target, Report], Awaitable[None]]]] = {
