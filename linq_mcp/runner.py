@@ -19,7 +19,7 @@ from .catalog import Catalog, Operation
 from .dialect import NO_ARGUMENTS
 from .errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
 from .ledger import KeyReused, SendLedger, fingerprint
-from .validation import ArgumentValidator, without_nulls
+from .validation import ArgumentValidator, maps_from_pairs, without_nulls
 
 if TYPE_CHECKING:
     from .client import LinqClient
@@ -103,7 +103,8 @@ class ToolRunner:
 
     async def call(self, tool: str, arguments: Mapping[str, Any] | None, *, context: Any = None) -> ToolResult:
         op = self.catalog.by_tool[tool]
-        args = without_nulls(arguments or {}, op.validation_schema or op.input_schema)  # null means absent
+        schema = op.validation_schema or op.input_schema
+        args = maps_from_pairs(without_nulls(arguments or {}, schema), schema)  # null means absent
         if NO_ARGUMENTS not in {p.name for p in op.params}:
             args.pop(NO_ARGUMENTS, None)  # the placeholder a no-argument tool lists for strict converters
         for control in ("idempotency_key", "confirm_token"):

@@ -27,7 +27,7 @@ from mcp.shared.exceptions import MCPError
 
 from . import __version__
 from .catalog import listed_annotations
-from .dialect import NO_ARGUMENTS, portable
+from .dialect import NO_ARGUMENTS, admits_errors, portable
 from .errors import ServerUnavailable, tool_error
 from .inventory import TOOLSET_DESCRIPTIONS
 from .runner import ToolResult
@@ -137,12 +137,15 @@ def tool_definitions(surface: Surface) -> list[types.Tool]:
         listed = listed_annotations(dict(spec.annotations))
         # API tools are compiled into the portable dialect (catalog.json); other tools are rewritten here.
         schema = portable(spec.input_schema) if name in surface.extra_tools else dict(spec.input_schema)
+        output = spec.output_schema
+        if output is not None and name in surface.extra_tools:
+            output = admits_errors(output)
         tools.append(
             types.Tool(
                 name=name,
                 description=spec.description,
                 input_schema=schema,
-                output_schema=dict(spec.output_schema) if spec.output_schema is not None else None,
+                output_schema=dict(output) if output is not None else None,
                 annotations=types.ToolAnnotations(
                     read_only_hint=listed.get("readOnlyHint"),
                     destructive_hint=listed.get("destructiveHint"),

@@ -215,7 +215,10 @@ def without_nulls(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[st
     every property required, so a model sends ``null`` for what it would omit. Where the
     schema does not itself allow ``null`` (``forwarding_number: null`` clears forwarding),
     a ``null`` is dropped, at any depth, before validation; a required field that was
-    ``null`` is then reported as missing.
+    ``null`` is then reported as missing. A strict model cannot send ``null`` where the
+    listed type is a string or an object, so for an optional field two more placeholders
+    mean "absent": ``""`` where the field cannot be empty (a format, a pattern, a minimum
+    length) and an object left empty where the field needs members.
     """
     out = _drop_nulls(dict(args), schema, schema)
     return out if isinstance(out, dict) else dict(args)
@@ -227,17 +230,65 @@ def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int = 0
         return value
     if isinstance(value, dict):
         props = _object_properties(node, root)
+        required = set(node.get("required", []))
         out: dict[str, Any] = {}
         for key, item in value.items():
             sub = props.get(key)
             if item is None and not (sub is not None and _admits_null(sub, root)):
                 continue
-            out[key] = _drop_nulls(item, sub, root, depth + 1) if sub is not None else item
+            if sub is not None:
+                item = _drop_nulls(item, sub, root, depth + 1)
+                if key not in required and _placeholder(item, _resolve(sub, root), root):
+                    continue
+            out[key] = item
         return out
     if isinstance(value, list):
         items = node.get("items")
         if isinstance(items, Mapping):
             return [_drop_nulls(item, items, root, depth + 1) for item in value]
+    return value
+
+
+def _placeholder(value: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -> bool:
+    """An empty value the field could never take: what a strict model sends for "none"."""
+    if value == "":
+        if node.get("format") or node.get("minLength") or ("enum" in node and "" not in node["enum"]):
+            return True
+        pattern = node.get("pattern")
+        try:
+            return isinstance(pattern, str) and re.search(pattern, "") is None
+        except re.error:
+            return False
+    if isinstance(value, dict) and node.get("required"):
+        props = _object_properties(node, root)
+        return all(k in props and _placeholder(v, _resolve(props[k], root), root) for k, v in value.items())
+    return False
+
+
+def maps_from_pairs(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``args`` with each free-form map given as ``[{key, value}]`` pairs turned back into the map.
+
+    The portable dialect lists a free-form map (payments' ``metadata``, an experience's
+    ``params``) as pairs, since strict function calling cannot declare a map; the API and
+    the full schema want the map. A map given as a map is left as it is.
+    """
+    out = _pairs_to_maps(dict(args), schema, schema)
+    return out if isinstance(out, dict) else dict(args)
+
+
+def _pairs_to_maps(value: Any, schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+    node = _resolve(schema, root)
+    if depth > 32 or not node:
+        return value
+    if isinstance(value, list) and node.get("type") == "object" and not node.get("properties"):
+        if all(isinstance(item, Mapping) and isinstance(item.get("key"), str) for item in value):
+            return {item["key"]: item.get("value") for item in value}
+        return value
+    if isinstance(value, dict):
+        props = _object_properties(node, root)
+        return {k: _pairs_to_maps(v, props[k], root, depth + 1) if k in props else v for k, v in value.items()}
+    if isinstance(value, list) and isinstance(node.get("items"), Mapping):
+        return [_pairs_to_maps(item, node["items"], root, depth + 1) for item in value]
     return value
 
 
@@ -263,4 +314,4 @@ def _admits_null(schema: Any, root: Mapping[str, Any]) -> bool:
     return any(_admits_null(branch, root) for combo in ("anyOf", "oneOf") for branch in node.get(combo, []))
 
 
-__all__ = ["ArgumentValidator", "describe", "example_for", "field_path", "without_nulls"]
+__all__ = ["ArgumentValidator", "describe", "example_for", "field_path", "maps_from_pairs", "without_nulls"]

@@ -55,9 +55,8 @@ async def test_openai_agents_strict_conversion_needs_no_fallback(sandbox: Sandbo
             strict_schema.ensure_strict_json_schema(copy.deepcopy(tool.input_schema), _reject_open_objects=True)
         except Exception:
             non_strict.append(tool.name)
-    # The one allowed non-strict case: the free-form maps the API really has (FREE_FORM: payments'
-    # metadata, an experience's params), whose keys the caller chooses.
-    assert set(non_strict) <= {"create_payment", "create_payment_request", "update_app_card"}, non_strict
+    # Not even the free-form maps (payments' metadata, an experience's params): they are listed as pairs.
+    assert non_strict == []
 
 
 async def test_anthropic_strict_transform_accepts_every_tool(sandbox: Sandbox) -> None:
@@ -77,6 +76,16 @@ async def test_null_for_an_optional_argument_means_absent(sandbox: Sandbox) -> N
     async with connected(sandbox) as (client, _):
         listed = await client.call_tool("list_chats", {"from": None, "to": None, "cursor": None, "limit": None})
         assert not listed.is_error, listed.content
+
+
+async def test_null_means_absent_for_the_events_tools_too(sandbox: Sandbox) -> None:
+    async with connected(sandbox) as (client, _):
+        listed = await client.call_tool("list_events", {"chat_id": None, "types": None, "since": None, "limit": None})
+        waited = await client.call_tool(
+            "wait_for_event", {"chat_id": "quiet", "types": None, "since": None, "timeout": 0.1}
+        )
+    assert not listed.is_error, listed.content
+    assert not waited.is_error and (waited.structured_content or {})["timed_out"] is True, waited.content
 
 
 async def test_a_strict_mode_send_with_every_property_present_goes_out(sandbox: Sandbox) -> None:
@@ -99,6 +108,29 @@ async def test_a_strict_mode_send_with_every_property_present_goes_out(sandbox: 
         result = await client.call_tool("create_chat", args)
         assert not result.is_error, result.content
         assert (result.structured_content or {}).get("idempotency_key", "").startswith("lmcp_")
+
+
+async def test_a_free_form_map_listed_as_pairs_reaches_the_api_as_a_map(sandbox: Sandbox) -> None:
+    async with connected(sandbox) as (client, _):
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert tools["create_payment_request"].input_schema["properties"]["metadata"]["type"] == "array"
+        base = {"amount": 500, "currency": "usd", "rail": "stripe"}
+        pairs = [{"key": "order", "value": "42"}]
+        as_pairs = await client.call_tool("create_payment_request", {**base, "metadata": pairs})
+        as_map = await client.call_tool("create_payment_request", {**base, "metadata": {"order": "43"}})
+    assert not as_pairs.is_error and not as_map.is_error, (as_pairs.content, as_map.content)
+    assert (as_pairs.structured_content or {})["metadata"] == {"order": "42"}
+    assert (as_map.structured_content or {})["metadata"] == {"order": "43"}
+
+
+async def test_strict_mode_placeholders_for_optional_fields_mean_absent(sandbox: Sandbox) -> None:
+    """A strict model cannot send null for a string or an object: "" or {} where no real value could be."""
+    async with connected(sandbox) as (client, _):
+        message = {"parts": [{"type": "text", "value": "Hi"}], "reply_to": {"message_id": ""}}
+        sent = await client.call_tool("create_chat", {"from": LINE, "to": [AVA], "message": message})
+        listed = await client.call_tool("list_chats", {"from": "", "limit": 5})
+    assert not sent.is_error, sent.content
+    assert not listed.is_error, listed.content
 
 
 async def test_null_for_a_required_argument_is_reported_as_missing(sandbox: Sandbox) -> None:
@@ -183,3 +215,13 @@ async def test_wait_for_event_default_timeout_fits_openai_agents_client_timeout(
         pass
     wait = next(t for t in await all_tools(sandbox) if t.name == "wait_for_event")
     assert wait.input_schema["properties"]["timeout"]["default"] < client_timeout
+
+
+def test_an_error_field_the_renderer_does_not_know_still_reaches_the_text() -> None:
+    """Whatever a layer adds to an error (expiry, a handle count …) the model reads in the text."""
+    from linq_mcp.errors import render_tool_error
+
+    text = render_tool_error(
+        {"error": "policy_refused", "rule": "max_sends_per_hour", "message": "Cap reached.", "resets_in": 1200}
+    )
+    assert "resets_in: 1200" in text and "Rule: max_sends_per_hour" in text
