@@ -46,7 +46,7 @@ def token_in(text: str) -> str | None:
     return found.group(1) if found else None
 
 
-def nulls_for_absent(tool: str, input_schema: dict[str, Any], required_args: dict[str, Any]) -> dict[str, Any]:
+def nulls_for_absent(input_schema: dict[str, Any], required_args: dict[str, Any]) -> dict[str, Any]:
     """What a strict-mode model sends: every optional property present and null."""
     args = {name: None for name in input_schema.get("properties", {})}
     args.update(required_args)
@@ -153,7 +153,7 @@ async def play(call: Any, report: Report, schemas: dict[str, dict[str, Any]]) ->
     schema = schemas.get("check_imessage", {})
     report.saw(
         "nulls_for_absent",
-        await _safely(call, "check_imessage", nulls_for_absent("check_imessage", schema, {"address": AVA})),
+        await _safely(call, "check_imessage", nulls_for_absent(schema, {"address": AVA})),
     )
 
 
