@@ -81,9 +81,6 @@ def present_event(event: Event, policy: Policy | None) -> dict[str, Any]:
         out.update(_parts(event.text, event.parts, ours))
         out.update(sent_at=event.sent_at, delivered_at=event.delivered_at, read_at=event.read_at)
         out["edited_at"] = event.edited_at
-    if event.failure is not None:
-        f = event.failure
-        out["failure"] = _failure(f.code, f.reason, f.failed_at)
     if event.reaction is not None:
         r = event.reaction
         reaction: dict[str, Any] = {"type": r.type, "part_index": r.part_index}
@@ -106,7 +103,11 @@ def present_event(event: Event, policy: Policy | None) -> dict[str, Any]:
             }
         )
     by_us = ours or (event.chat_change is not None and event.sender is not None and event.sender == event.our_line)
-    return _fenced(out, by_us, event.sender, policy)
+    fenced = _fenced(out, by_us, event.sender, policy)
+    if event.failure is not None:  # Linq's words about our own request (and our code table): not a third party's
+        f = event.failure
+        fenced["failure"] = _failure(f.code, f.reason, f.failed_at)
+    return fenced
 
 
 def _present_message(m: ConversationMessage, our_line: str | None, policy: Policy | None) -> dict[str, Any]:
@@ -122,11 +123,11 @@ def _present_message(m: ConversationMessage, our_line: str | None, policy: Polic
         "edited_at": m.edited_at,
         "service": m.service,
     }
-    if m.failure is not None:
-        out["failure"] = _failure(m.failure.code, m.failure.reason, None)
     if m.reply_to:
         out["reply_to"] = m.reply_to.get("message_id") or dict(m.reply_to)
     fenced = _fenced(out, ours, m.sender, policy)
+    if m.failure is not None:  # Linq's, about our own message: outside the fence
+        fenced["failure"] = _failure(m.failure.code, m.failure.reason, None)
     reactions = []
     for r in m.reactions:  # each reaction is its author's record, fenced on its own account
         by_us = _is_ours(r.direction, r.sender, our_line)
