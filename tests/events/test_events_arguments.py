@@ -14,7 +14,7 @@ from events_helpers import settings_for
 
 from linq_mcp.sandbox.app import Sandbox
 
-BAD_SINCE = ["1" * 20, "9" * 25, "9223372036854775808", "١٢٣", "12 ", "-1", "", 12, True]
+BAD_SINCE = ["1" * 20, "9" * 25, "9223372036854775808", "١٢٣", "12 ", "-1", 12, True]
 TOOLS = ["list_events", "wait_for_event"]
 
 
@@ -32,6 +32,17 @@ async def test_a_since_that_is_not_a_cursor_is_refused_naming_since(
     assert got["error"] == "invalid_arguments"
     assert [p["path"] for p in got["problems"]] == ["since"]
     assert "Linq" not in result.content[0].text
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+async def test_an_empty_since_is_a_strict_models_absent_cursor(sandbox: Sandbox, tmp_path: Path, tool: str) -> None:
+    """OpenAI strict mode must send every property; "" is how it says "no cursor" (see the dialect)."""
+    args: dict[str, Any] = {"since": ""}
+    if tool == "wait_for_event":
+        args["timeout"] = 0
+    async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
+        result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content[0].text
 
 
 @pytest.mark.parametrize("tool", TOOLS)
