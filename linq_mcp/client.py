@@ -332,9 +332,7 @@ class LinqClient:
         )
 
     @staticmethod
-    def _log(
-        method: str, path: str, outcome: str, elapsed_ms: float, attempt: int, retry_in: float | None
-    ) -> None:
+    def _log(method: str, path: str, outcome: str, elapsed_ms: float, attempt: int, retry_in: float | None) -> None:
         """One terse DEBUG line per attempt: never headers, bodies, query values or handles."""
         if retry_in is None:
             log.debug("%s %s -> %s %.0fms attempt %d", method, path, outcome, elapsed_ms, attempt)
@@ -345,7 +343,6 @@ class LinqClient:
             )
 
 
-
 def _parse_body(response: httpx.Response) -> Any:
     if not response.content or response.status_code == 204:
         return None
@@ -353,4 +350,3 @@ def _parse_body(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text
-

@@ -765,9 +765,7 @@ _STATUS_INFO: dict[int, ErrorInfo] = {
     405: ErrorInfo("Method not allowed", "The operation does not exist in this form.", "Don't retry.", False),
     409: ErrorInfo("Conflict", "The resource's state forbids this now.", "Read its state first.", False),
     413: ErrorInfo("Too large", "The request or file is too large.", "Send something smaller.", False),
-    422: ErrorInfo(
-        "Unprocessable", "Linq understood the request but cannot do it.", "Change the request.", False
-    ),
+    422: ErrorInfo("Unprocessable", "Linq understood the request but cannot do it.", "Change the request.", False),
     429: ERROR_CODES[1007],
     502: ErrorInfo("Bad gateway", "A proxy in front of Linq failed.", f"Wait, then {_SAME_KEY}.", True),
     503: ErrorInfo("Unavailable", "Linq is temporarily unavailable.", f"Wait, then {_SAME_KEY}.", True),
