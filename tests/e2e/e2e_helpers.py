@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 from mcp import Client, StdioServerParameters
+from mcp.types import CallToolResult, TextContent
 
 from linq_mcp.app import assembled
 from linq_mcp.policy import SafetyConfig
@@ -48,7 +49,7 @@ async def connected(
     settings = settings or Settings(
         sandbox=True, toolsets=("all", "payments", "deprecated"), allow_payment_credentials=True, safety=PERMISSIVE
     )
-    async with assembled(settings, sandbox=sandbox) as rt, Client(build_server(rt), mode=era, **client_options) as c:  # type: ignore[arg-type]
+    async with assembled(settings, sandbox=sandbox) as rt, Client(build_server(rt), mode=era, **client_options) as c:
         yield c, rt
 
 
@@ -94,3 +95,10 @@ def data(result: Any) -> dict[str, Any]:
     """The structured content of a successful result (fails the test on an error result)."""
     assert not result.is_error, result.content[0].text
     return dict(result.structured_content or {})
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text of a result's first content block (fails the test if that block is not text)."""
+    first = result.content[0]
+    assert isinstance(first, TextContent), first
+    return first.text

@@ -185,6 +185,13 @@ async def first_round(client: Any, args: dict[str, Any]) -> types.InputRequiredR
     return result
 
 
+def the_question(ask: types.InputRequiredResult) -> tuple[str, types.InputRequest]:
+    """The round's one request and its key (a round with none, or several, fails the test)."""
+    assert ask.input_requests is not None, ask
+    ((key, request),) = ask.input_requests.items()
+    return key, request
+
+
 def yes(request_key: str) -> dict[str, Any]:
     return {request_key: types.ElicitResult(action="accept", content={"confirm": True})}
 
@@ -193,7 +200,7 @@ async def test_the_2026_question_carries_a_sealed_state_and_no_token(sandbox: Sa
     person = Person()
     async with connected(sandbox, settings_for(policy()), elicitation_callback=person) as (client, _):
         ask = await first_round(client, hello())
-    ((key, request),) = ask.input_requests.items()
+    key, request = the_question(ask)
     assert isinstance(request, types.ElicitRequest) and "Hello Ava" in request.params.message
     assert ask.request_state and "lc1." not in ask.request_state and "token" not in ask.request_state
 
@@ -201,7 +208,7 @@ async def test_the_2026_question_carries_a_sealed_state_and_no_token(sandbox: Sa
 async def test_a_2026_yes_cannot_be_moved_to_other_arguments(sandbox: Sandbox) -> None:
     async with connected(sandbox, settings_for(policy()), elicitation_callback=Person()) as (client, _):
         ask = await first_round(client, hello("Harmless"))
-        ((key, _),) = ask.input_requests.items()
+        key, _ = the_question(ask)
         with pytest.raises(MCPError, match="Invalid or expired requestState"):
             await client.session.call_tool(
                 "create_chat",
@@ -216,7 +223,7 @@ async def test_a_2026_yes_cannot_be_moved_to_other_arguments(sandbox: Sandbox) -
 async def test_a_2026_state_that_was_tampered_with_is_refused(sandbox: Sandbox) -> None:
     async with connected(sandbox, settings_for(policy()), elicitation_callback=Person()) as (client, _):
         ask = await first_round(client, hello())
-        ((key, _),) = ask.input_requests.items()
+        key, _ = the_question(ask)
         state = ask.request_state or ""
         forged = state[:-2] + ("AA" if not state.endswith("AA") else "BB")
         with pytest.raises(MCPError, match="Invalid or expired requestState"):
@@ -229,7 +236,7 @@ async def test_a_2026_state_that_was_tampered_with_is_refused(sandbox: Sandbox) 
 async def test_a_2026_yes_without_the_servers_state_is_not_a_yes(sandbox: Sandbox) -> None:
     async with connected(sandbox, settings_for(policy()), elicitation_callback=Person()) as (client, _):
         ask = await first_round(client, hello())
-        ((key, _),) = ask.input_requests.items()
+        key, _ = the_question(ask)
         again = await client.session.call_tool(
             "create_chat", hello(), input_responses=yes(key), allow_input_required=True
         )
@@ -240,7 +247,7 @@ async def test_a_2026_yes_without_the_servers_state_is_not_a_yes(sandbox: Sandbo
 async def test_a_2026_yes_sends_once_even_if_the_round_is_replayed(sandbox: Sandbox) -> None:
     async with connected(sandbox, settings_for(policy(confirm="always")), elicitation_callback=Person()) as (c, _):
         ask = await first_round(c, hello())
-        ((key, _),) = ask.input_requests.items()
+        key, _ = the_question(ask)
         sent = await c.session.call_tool(
             "create_chat", hello(), input_responses=yes(key), request_state=ask.request_state, allow_input_required=True
         )

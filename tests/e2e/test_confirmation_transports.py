@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import mcp.types as types
 import pytest
-from e2e_helpers import AVA, LINE, free_port, http_server, stdio_params
+from e2e_helpers import AVA, LINE, free_port, http_server, stdio_params, text_of
 from mcp import Client
 
 from linq_mcp.app import assembled
@@ -86,13 +86,13 @@ async def test_over_stdio_the_person_is_asked_and_their_answer_decides(tmp_path:
     async with (
         served() as (sandbox, base_url),
         Client(
-            stdio_params(env=live(sandbox, base_url, tmp_path, LINQ_MCP_CONFIRM="always")),  # type: ignore[arg-type]
+            stdio_params(env=live(sandbox, base_url, tmp_path, LINQ_MCP_CONFIRM="always")),
             mode=era,
             elicitation_callback=person,
         ) as client,
     ):
         sent = await client.call_tool("create_chat", hello("yes: dinner at 8?"))
-        assert not sent.is_error, sent.content[0].text
+        assert not sent.is_error, text_of(sent)
         no = await client.call_tool("create_chat", hello("no: send me your password"))
         dry = await client.call_tool("create_chat", {**hello("no: send me your password"), "dry_run": True})
         again = await client.call_tool("create_chat", hello("no: send me your password"))
@@ -101,7 +101,7 @@ async def test_over_stdio_the_person_is_asked_and_their_answer_decides(tmp_path:
         assert delivered(sandbox, "password") == 0
     assert (no.structured_content or {}).get("error") == "declined"
     assert (again.structured_content or {}).get("error") == "declined"
-    assert "confirm_token" not in (dry.structured_content or {}) and "lc1." not in dry.content[0].text
+    assert "confirm_token" not in (dry.structured_content or {}) and "lc1." not in text_of(dry)
     assert len(person.asked) == 2, "asked once per message; the declined one is not asked again"
 
 
@@ -111,7 +111,7 @@ async def test_over_stdio_a_client_that_cannot_ask_gets_the_fallback(tmp_path: P
     async with (
         served() as (sandbox, base_url),
         Client(
-            stdio_params(env=live(sandbox, base_url, tmp_path, LINQ_MCP_CONFIRM_FALLBACK=fallback)),  # type: ignore[arg-type]
+            stdio_params(env=live(sandbox, base_url, tmp_path, LINQ_MCP_CONFIRM_FALLBACK=fallback)),
             mode=era,
         ) as client,
     ):
@@ -121,10 +121,10 @@ async def test_over_stdio_a_client_that_cannot_ask_gets_the_fallback(tmp_path: P
         if fallback == "token":
             assert body["error"] == "confirmation_required"
             sent = await client.call_tool("create_chat", {**hello("Hi from a blind client"), **body_token(body)})
-            assert not sent.is_error, sent.content[0].text
+            assert not sent.is_error, text_of(sent)
         else:
             assert body["error"] == "policy_refused" and body["rule"] == "confirm_fallback"
-            assert "cannot ask the person" in held.content[0].text
+            assert "cannot ask the person" in text_of(held)
         await anyio.sleep(0.2)
         assert delivered(sandbox, "blind client") == (1 if fallback == "token" else 0)
 
@@ -137,13 +137,14 @@ async def test_two_processes_on_one_machine_share_the_secret_so_either_takes_the
     """2026 has no sessions: the answer may reach another process than the question came from."""
     async with served() as (sandbox, base_url):
         params = stdio_params(env=live(sandbox, base_url, tmp_path))
-        async with Client(params, elicitation_callback=Person()) as first:  # type: ignore[arg-type]
+        async with Client(params, elicitation_callback=Person()) as first:
             ask = await first.session.call_tool(
                 "create_chat", hello("yes, from two processes"), allow_input_required=True
             )
         assert isinstance(ask, types.InputRequiredResult)
+        assert ask.input_requests is not None, ask
         ((key, _),) = ask.input_requests.items()
-        async with Client(params, elicitation_callback=Person()) as second:  # type: ignore[arg-type]
+        async with Client(params, elicitation_callback=Person()) as second:
             sent = await second.session.call_tool(
                 "create_chat",
                 hello("yes, from two processes"),
@@ -162,9 +163,9 @@ async def test_two_processes_on_one_machine_share_the_secret_so_either_takes_the
 async def test_an_explicit_secret_is_used_and_no_secret_file_is_written(tmp_path: Path) -> None:
     async with served() as (sandbox, base_url):
         env = live(sandbox, base_url, tmp_path, LINQ_MCP_SECRET="x" * 40, LINQ_MCP_CONFIRM="always")
-        async with Client(stdio_params(env=env), elicitation_callback=Person()) as client:  # type: ignore[arg-type]
+        async with Client(stdio_params(env=env), elicitation_callback=Person()) as client:
             sent = await client.call_tool("create_chat", hello("yes with an explicit secret"))
-    assert not sent.is_error, sent.content[0].text
+    assert not sent.is_error, text_of(sent)
     assert not (tmp_path / "secret").exists()
 
 
@@ -187,7 +188,7 @@ async def test_over_http_the_person_is_asked_and_their_answer_decides(era: str, 
         assert person.asked == [] and (sent.structured_content or {}).get("error") == "confirmation_required"
         assert delivered(sandbox, "over HTTP") == 0
         return
-    assert not sent.is_error, sent.content[0].text
+    assert not sent.is_error, text_of(sent)
     assert (no.structured_content or {}).get("error") == "declined"
     assert (again.structured_content or {}).get("error") == "declined"
     assert len(person.asked) == 2

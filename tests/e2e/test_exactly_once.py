@@ -73,5 +73,5 @@ async def test_a_key_reused_for_a_different_message_is_refused(sandbox: Sandbox)
             "send_message", {"chat_id": chat_id, "message": text("b"), "idempotency_key": "k"}
         )
         assert refused.is_error
-        assert refused.structured_content["problems"][0]["path"] == "idempotency_key"  # type: ignore[index]
+        assert refused.structured_content["problems"][0]["path"] == "idempotency_key"
         assert await delivered_to(sandbox, AVA, "b") == 0

@@ -128,15 +128,15 @@ def test_half_sent_request_heads_are_closed_within_the_deadline_even_before_the_
         deadline = started + HEADER_TIMEOUT + 5
         while open_ and time.monotonic() < deadline:
             for key, _ in selector.select(timeout=0.5):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)
                 try:
-                    data = sock.recv(65536)
+                    data = ready.recv(65536)
                 except ConnectionResetError:
                     data = b""
                 if not data:  # closed by the server
-                    selector.unregister(sock)
-                    open_.discard(sock)
+                    selector.unregister(ready)
+                    open_.discard(ready)
         elapsed = time.monotonic() - started
         for sock in sockets:
             sock.close()

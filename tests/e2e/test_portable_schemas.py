@@ -11,7 +11,7 @@ import copy
 
 import mcp.types as types
 import pytest
-from e2e_helpers import AVA, LINE, connected
+from e2e_helpers import AVA, LINE, connected, text_of
 from jsonschema import Draft202012Validator
 
 from linq_mcp.dialect import dialect_problems
@@ -137,7 +137,7 @@ async def test_null_for_a_required_argument_is_reported_as_missing(sandbox: Sand
     async with connected(sandbox) as (client, _):
         result = await client.call_tool("get_chat", {"chat_id": None})
         assert result.is_error
-        text = result.content[0].text  # type: ignore[union-attr]
+        text = text_of(result)
         assert "chat_id: missing required field" in text
 
 
@@ -178,7 +178,7 @@ async def test_every_output_schema_admits_the_error_shape(sandbox: Sandbox) -> N
 async def test_an_api_error_text_states_code_meaning_fix_and_trace(sandbox: Sandbox) -> None:
     async with connected(sandbox) as (client, _):
         result = await client.call_tool("get_chat", {"chat_id": UNKNOWN_CHAT})
-        text = result.content[0].text  # type: ignore[union-attr]
+        text = text_of(result)
         payload = result.structured_content or {}
         assert "HTTP 404" in text and f"code {payload['code']}" in text
         assert f"Fix: {payload['fix']}" in text and f"Meaning: {payload['meaning']}" in text
@@ -195,7 +195,7 @@ async def test_a_confirmation_hold_puts_its_token_and_preview_in_the_text(sandbo
         held = await client.call_tool("create_chat", args)
         assert held.is_error
         hold = held.structured_content or {}
-        text = held.content[0].text  # type: ignore[union-attr]
+        text = text_of(held)
         assert f"confirm_token: {hold['confirm_token']}" in text
         assert "Hello Ava" in text  # the preview
         assert f"idempotency_key: {hold['idempotency_key']}" in text

@@ -7,6 +7,7 @@ import logging
 import pytest
 from e2e_helpers import connected
 from mcp import MCPError
+from mcp.types import TextContent
 
 from linq_mcp.sandbox.app import Sandbox
 
@@ -21,7 +22,9 @@ async def test_prompts_are_listed_with_their_arguments(sandbox: Sandbox, era: st
 async def test_text_someone_walks_through_the_tools(sandbox: Sandbox) -> None:
     async with connected(sandbox) as (client, _):
         got = await client.get_prompt("text_someone", {"to": "+15551230001", "about": "dinner on Friday"})
-    text = got.messages[0].content.text  # type: ignore[union-attr]
+    content = got.messages[0].content
+    assert isinstance(content, TextContent), content
+    text = content.text
     assert "+15551230001" in text and "dinner on Friday" in text
     assert "create_chat" in text and "confirm_token" in text and "wait_for_event" in text
 

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from e2e_helpers import AVA, LINE, PERMISSIVE, free_port, http_server, stdio_params
+from e2e_helpers import AVA, LINE, PERMISSIVE, free_port, http_server, stdio_params, text_of
 from mcp import Client
 
 from linq_mcp.app import assembled
@@ -28,20 +28,20 @@ def text(value: str) -> dict[str, Any]:
 
 
 async def test_stdio_lists_and_calls_tools(era: str) -> None:
-    async with Client(stdio_params("--sandbox"), mode=era) as client:  # type: ignore[arg-type]
+    async with Client(stdio_params("--sandbox"), mode=era) as client:
         names = [t.name for t in (await client.list_tools()).tools]
         assert "send_message" in names
         result = await client.call_tool("check_imessage", {"address": AVA})
-        assert not result.is_error and result.structured_content["available"] is True  # type: ignore[index]
+        assert not result.is_error and result.structured_content["available"] is True
 
 
 async def test_http_lists_and_calls_tools(sandbox: Sandbox, era: str) -> None:
     settings = Settings(sandbox=True, safety=PERMISSIVE, transport="http", port=0)
     async with assembled(settings, sandbox=sandbox) as rt, http_server(rt) as base:
-        async with Client(f"{base}/mcp", mode=era) as client:  # type: ignore[arg-type]
+        async with Client(f"{base}/mcp", mode=era) as client:
             assert "create_chat" in [t.name for t in (await client.list_tools()).tools]
             created = await client.call_tool("create_chat", {"from": LINE, "to": [AVA], "message": text("hi")})
-            assert not created.is_error, created.content[0].text
+            assert not created.is_error, text_of(created)
 
 
 async def test_stateless_http_serves_json(sandbox: Sandbox) -> None:

@@ -40,7 +40,8 @@ def test_setup_saves_the_secret_0600_and_never_prints_it(tmp_path: Path) -> None
     assert secrets[0] not in done.stdout + done.stderr and "whsec_" not in done.stdout + done.stderr
     assert "Created webhook subscription" in done.stdout
     assert "https://hooks.example.com/webhooks/linq?version=2026-02-03" in done.stdout
-    assert subscription_of(secret_file) and subscription_of(secret_file) in done.stdout
+    subscription = subscription_of(secret_file)
+    assert subscription and subscription in done.stdout
 
 
 def test_setup_refuses_a_plain_http_public_url(tmp_path: Path) -> None:

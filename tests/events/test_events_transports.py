@@ -18,7 +18,7 @@ async def test_http_subscriber_hears_the_reply_and_reads_it(sandbox: Sandbox, er
     settings = settings_for(tmp_path / "db.sqlite3", transport="http")
     updates = Updates()
     async with assembled(settings, sandbox=sandbox) as rt, http_server(rt) as base:
-        async with Client(f"{base}/mcp", mode=era, message_handler=updates.handler) as client:  # type: ignore[arg-type]
+        async with Client(f"{base}/mcp", mode=era, message_handler=updates.handler) as client:
             chat_id = await start_chat(client)
             uri = f"linq://chats/{chat_id}/conversation"
             async with subscribed(client, era, updates, uri):
@@ -42,7 +42,7 @@ async def test_http_route_accepts_signed_webhooks_and_rejects_unsigned(sandbox: 
             got = await client.call_tool("wait_for_event", {"chat_id": "chat-from-linq", "since": "0", "timeout": 2})
     assert unsigned.status_code == 401
     assert accepted.status_code == 200
-    event = got.structured_content["event"]  # type: ignore[index]
+    event = got.structured_content["event"]
     assert event["event_id"] == event_id and event["untrusted_content"]["untrusted_text"] == "are you open today?"
 
 
@@ -53,10 +53,10 @@ async def test_stdio_with_webhooks_port_receives_on_loopback(tmp_path: Path, era
         "--sandbox", "--webhooks-port", str(port), "--db-path", str(db), env={"LINQ_WEBHOOK_SECRET": SECRET}
     )
     body, headers, event_id = signed_delivery("chat-on-port", "hello from the port")
-    async with Client(params, mode=era) as client:  # type: ignore[arg-type]
+    async with Client(params, mode=era) as client:
         await listening(f"http://127.0.0.1:{port}/webhooks/linq/health")
         async with httpx.AsyncClient(trust_env=False) as http:
             posted = await http.post(f"http://127.0.0.1:{port}/webhooks/linq", content=body, headers=headers)
         got = await client.call_tool("wait_for_event", {"chat_id": "chat-on-port", "since": "0", "timeout": 5})
     assert posted.status_code == 200
-    assert got.structured_content["event"]["event_id"] == event_id  # type: ignore[index]
+    assert got.structured_content["event"]["event_id"] == event_id

@@ -105,7 +105,8 @@ async def test_the_written_entry_starts_and_answers_initialize(home: Path, clien
     entry = read(home / CLIENT_FILES[client])[SERVERS_KEY[client]]["linq-mcp"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINQ_")} | entry["env"]
     params = StdioServerParameters(command=entry["command"], args=entry["args"], env=env)
-    async with Client(params) as session:  # type: ignore[arg-type]
+    async with Client(params) as session:
+        assert session.server_info is not None
         assert session.server_info.name == "linq-mcp"
         names = [t.name for t in (await session.list_tools()).tools]
         assert "send_message" in names

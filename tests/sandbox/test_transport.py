@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -33,7 +35,9 @@ def clients(sandbox: Sandbox) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
         ("POST", "/v3/chats", {"content": b"{not json", "headers": {"Content-Type": "application/json"}}),
     ],
 )
-async def test_direct_and_asgi_transports_answer_alike(sandbox: Sandbox, method: str, path: str, kwargs: dict) -> None:
+async def test_direct_and_asgi_transports_answer_alike(
+    sandbox: Sandbox, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
     direct, asgi = clients(sandbox)
     async with direct, asgi:
         a = await direct.request(method, path, **kwargs)

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,8 @@ EXPECTED_STATUS = {
 
 @cache
 def spec() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.read_text())
+    document: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    return document
 
 
 @cache
@@ -82,7 +84,7 @@ def sdk_body(params_type: Any, params: dict[str, Any]) -> Any:
     return json.loads(json.dumps(maybe_transform(params, params_type)))
 
 
-def walk(node: Any):
+def walk(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
         yield node
         for value in node.values():

@@ -13,7 +13,7 @@ from linq_mcp.webhooks import EventStore, normalise
 def reaction(
     kind: str, message_id: str, *, chat_id: str = "chat-1", rtype: str = "love", sender: str = "+12025559876"
 ) -> dict[str, Any]:
-    return envelope(
+    payload: dict[str, Any] = envelope(
         f"reaction.{kind}",
         {
             "chat_id": chat_id,
@@ -25,6 +25,7 @@ def reaction(
             "reacted_at": "2026-02-05T19:40:00Z",
         },
     )
+    return payload
 
 
 async def add_all(store: EventStore, *payloads: dict[str, Any]) -> None:

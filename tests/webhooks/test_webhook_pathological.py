@@ -26,7 +26,7 @@ async def roomy(store: EventStore) -> AsyncIterator[httpx.AsyncClient]:
 
 def _ok_message_with(text_json: str) -> bytes:
     """A valid message body whose text value is replaced by raw JSON text."""
-    body = body_of(message(text="PLACEHOLDER"))
+    body: bytes = body_of(message(text="PLACEHOLDER"))
     return body.replace(b'"PLACEHOLDER"', text_json.encode())
 
 
@@ -67,7 +67,7 @@ async def test_a_signed_pathological_body_is_400_and_stores_nothing(
 
 
 def _with_data(**fields: Any) -> dict[str, Any]:
-    payload = message(text="hello")
+    payload: dict[str, Any] = message(text="hello")
     payload["data"] = {**payload["data"], **fields}
     return payload
 

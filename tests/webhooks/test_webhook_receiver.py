@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -54,7 +54,7 @@ def _without(headers: dict[str, str], *names: str) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k not in names}
 
 
-REJECTIONS = {
+REJECTIONS: dict[str, Callable[[bytes], dict[str, str]]] = {
     "missing_headers": lambda b: {"content-type": "application/json"},
     "missing_signature_header": lambda b: _without(standard_headers(b), "webhook-signature"),
     "bad_signature": lambda b: {**standard_headers(b), "webhook-signature": "v1,bm90IGEgc2lnbmF0dXJl"},
