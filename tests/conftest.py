@@ -42,9 +42,7 @@ async def sdk(sandbox: Sandbox) -> AsyncIterator[object]:
     from linq import AsyncLinqAPIV3
 
     http_client = httpx.AsyncClient(transport=SandboxTransport(sandbox.app))
-    client = AsyncLinqAPIV3(
-        api_key=sandbox.api_key, base_url=SANDBOX_BASE_URL, http_client=http_client, max_retries=0
-    )
+    client = AsyncLinqAPIV3(api_key=sandbox.api_key, base_url=SANDBOX_BASE_URL, http_client=http_client, max_retries=0)
     try:
         yield client
     finally:

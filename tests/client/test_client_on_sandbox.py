@@ -129,9 +129,7 @@ async def test_queued_429_on_unkeyed_send_waits_retry_after_and_sends_once_more(
 
 
 @pytest.mark.parametrize("key", ["wrong-key", None], ids=["wrong", "missing"])
-async def test_bad_or_missing_key_is_authentication_error_2004(
-    sandbox: Sandbox, probe: Probe, key: str | None
-) -> None:
+async def test_bad_or_missing_key_is_authentication_error_2004(sandbox: Sandbox, probe: Probe, key: str | None) -> None:
     """A wrong or absent bearer token is AuthenticationError with Linq code 2004, never retried."""
     transport = SandboxTransport(sandbox.app)
     if key is None:

@@ -137,9 +137,7 @@ async def test_request_carries_auth_accept_user_agent_query_and_json(
     """The built request has Bearer auth, JSON accept, our User-Agent, repeated query keys and the body."""
     script = Script(reply(200, {}))
     client = client_for(script)
-    request = ApiRequest(
-        "POST", "/v3/messages", [("to", "a"), ("to", "b")], {"x": 1}, {"Idempotency-Key": "k1"}, True
-    )
+    request = ApiRequest("POST", "/v3/messages", [("to", "a"), ("to", "b")], {"x": 1}, {"Idempotency-Key": "k1"}, True)
     await client.send(request)
     sent = script.requests[0]
     assert sent.headers["authorization"] == f"Bearer {KEY}"
@@ -167,9 +165,7 @@ async def test_async_context_manager_closes_the_http_client() -> None:
 # ----------------------------------------------------------------- retries
 
 
-async def test_get_is_retried_after_503_then_succeeds(
-    client_for: Callable[..., LinqClient], sleeps: Sleeps
-) -> None:
+async def test_get_is_retried_after_503_then_succeeds(client_for: Callable[..., LinqClient], sleeps: Sleeps) -> None:
     """A replay-safe GET that meets a 503 is sent again and the second answer is returned."""
     script = Script(reply(503, envelope(503, 4004, "Service unavailable")), OK_CHATS)
     response = await client_for(script).send(GET_CHATS)
