@@ -76,7 +76,7 @@ async def send_message_to_handles(ctx: Ctx) -> Reply:
         scopes.append(idempotency.scope_key(ctx.operation, "header", header))
     if content.idempotency_key:
         scopes.append(idempotency.scope_key(ctx.operation, "message", content.idempotency_key))
-    replayed = idempotency.replay(world, scopes)
+    replayed = idempotency.replay(world, scopes, idempotency.fingerprint(ctx))
     if replayed is not None:
         return replayed
 
@@ -123,7 +123,7 @@ async def send_message_to_handles(ctx: Ctx) -> Reply:
             "previous_chat_id": previous_chat_id,
         },
     )
-    idempotency.remember(world, scopes, reply)
+    idempotency.remember(world, scopes, reply, idempotency.fingerprint(ctx))
     return reply
 
 
