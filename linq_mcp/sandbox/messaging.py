@@ -356,7 +356,23 @@ def _check_text(part: Doc, where: str) -> None:
                     1004,
                     f"Invalid message content: {where}.inline_stickers[{i}] needs one of url|attachment_id",
                 )
+            if sticker.get("url") is not None and not is_linq_file_url(sticker["url"]):
+                raise LinqError(
+                    400,
+                    1004,
+                    f"Invalid message content: {where}.inline_stickers[{i}].url must be a Linq download_url "
+                    "(upload the image as an attachment first)",
+                )
         _check_stickers(stickers, decorations or [], where)
+
+
+def is_linq_file_url(url: object) -> bool:
+    """A Linq ``download_url`` (cdn.linqapp.com, or the sandbox's own ``/_files/`` URLs): what
+    an inline sticker's ``url`` must be (catalog B.2)."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return False
+    parsed = urlparse(url)
+    return parsed.hostname == "cdn.linqapp.com" or parsed.path.startswith("/api/partner/_files/")
 
 
 def _overlap(a: list[int], b: list[int]) -> bool:

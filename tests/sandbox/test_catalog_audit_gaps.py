@@ -242,3 +242,50 @@ async def test_an_idempotency_key_reused_in_another_chat_is_409_2015(http: httpx
     ava, rita = await create(http, [AVA]), await create(http, [RITA])
     assert (await send(http, ava["id"], text("same", idempotency_key="k-3"))).status_code == 202
     assert code(await send(http, rita["id"], text("same", idempotency_key="k-3"))) == (409, 2015)
+
+
+# rules found uncovered on re-reading the catalog ---------------------------------------------------------
+async def test_another_partners_webhook_subscription_is_403_2005(http: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    """A.52: retrieve answers 403 besides 404/2010 — for a subscription that is not yours."""
+    r = await http.post(
+        "/v3/webhook-subscriptions",
+        json={"target_url": "https://hooks.example.com/linq", "subscribed_events": ["message.sent"]},
+    )
+    assert r.status_code == 201, r.text
+    other = another_partner(sandbox)
+    sub_id = r.json()["id"]
+    assert code(await http.get(f"/v3/webhook-subscriptions/{sub_id}", headers=other)) == (403, 2005)
+    assert code(await http.delete(f"/v3/webhook-subscriptions/{sub_id}", headers=other)) == (403, 2005)
+    listed = await http.get("/v3/webhook-subscriptions", headers=other)
+    assert listed.json()["subscriptions"] == []
+
+
+async def test_an_inline_sticker_url_must_be_a_linq_download_url(http: httpx.AsyncClient) -> None:
+    """B.2: an inline sticker's ``url`` is a Linq ``download_url``, not any image on the web."""
+    chat = await create(http, [AVA])
+    sticker = {"range": [0, 1], "url": "https://images.example.com/smile.png"}
+    r = await send(http, chat["id"], {"parts": [{"type": "text", "value": "hi", "inline_stickers": [sticker]}]})
+    assert code(r) == (400, 1004)
+
+
+async def test_send_to_handles_replays_an_idempotency_key_header_and_sends_nothing(
+    http: httpx.AsyncClient, sandbox: Sandbox
+) -> None:
+    """A.21: ``POST /v3/messages`` takes the key as the ``Idempotency-Key`` header."""
+    body = {"to": [AVA], "message": text("once")}
+    first = await http.post("/v3/messages", json=body, headers={"Idempotency-Key": "h-1"})
+    again = await http.post("/v3/messages", json=body, headers={"Idempotency-Key": "h-1"})
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json() == first.json()
+    assert len(outbound(sandbox, first.json()["chat_id"])) == 1
+
+
+async def test_a_reputation_audit_is_readable_for_24_hours_only(http: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    """A.38: an audit result stays readable for 24 h."""
+    started = await http.post(f"/v3/phone_numbers/{LINE}/reputation_audit")
+    assert started.status_code == 202, started.text
+    path = f"/v3/phone_numbers/{LINE}/reputation_audit/{started.json()['audit_id']}"
+    await advance_clock(sandbox.world, 24 * 3600 - 1)
+    assert (await http.get(path)).status_code == 200
+    await advance_clock(sandbox.world, 2)
+    assert (await http.get(path)).status_code == 404
