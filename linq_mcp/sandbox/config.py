@@ -20,6 +20,9 @@ class LineConfig:
     line_type: str = "iMessage"  # iMessage | RCS | SMS : what the line can send over
     id: str | None = None  # a UUID; derived from the seed when absent
     status: str = "ACTIVE"  # ACTIVE | FLAGGED
+    # Zero data retention: Linq keeps no message text for the line, so an outbound edit's
+    # message.edited carries an empty part.text (catalog C.3).
+    zero_retention: bool = False
 
 
 @dataclass

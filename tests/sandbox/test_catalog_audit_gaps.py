@@ -13,7 +13,9 @@ import httpx
 import pytest
 
 from linq_mcp.sandbox.admin import advance_clock
-from linq_mcp.sandbox.app import Sandbox
+from linq_mcp.sandbox.app import Sandbox, create_sandbox
+from linq_mcp.sandbox.config import SandboxConfig
+from linq_mcp.sandbox.transport import SandboxTransport
 
 LINE = "+15550100001"
 AVA, RITA = "+15551230001", "+15551230004"
@@ -289,3 +291,22 @@ async def test_a_reputation_audit_is_readable_for_24_hours_only(http: httpx.Asyn
     assert (await http.get(path)).status_code == 200
     await advance_clock(sandbox.world, 2)
     assert (await http.get(path)).status_code == 404
+
+
+async def test_an_outbound_edit_on_a_zero_retention_line_has_empty_text_in_message_edited() -> None:
+    """C.3: on a zero-retention line, ``message.edited`` carries an empty ``part.text`` for
+    your own edits (the edit's response showed the text once)."""
+    world = SandboxConfig.from_dict({"seed": 7, "lines": [{"phone_number": LINE, "zero_retention": True}]})
+    sandbox = create_sandbox(world)
+    sandbox.world.clock.freeze()
+    async with httpx.AsyncClient(
+        transport=SandboxTransport(sandbox.app),
+        base_url="http://sandbox.local/api/partner",
+        headers={"Authorization": f"Bearer {sandbox.api_key}"},
+    ) as http:
+        chat = await create(http, [AVA])
+        edited = await http.patch(f"/v3/messages/{chat['message']['id']}", json={"text": "hello again"})
+        assert edited.status_code == 200, edited.text
+    event = next(e for e in sandbox.world.events if e.event_type == "message.edited")
+    assert event.data["part"] == {"index": 0, "text": ""}
+    assert event.data["zero_retention"] is True
