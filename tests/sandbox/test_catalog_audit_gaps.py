@@ -310,3 +310,16 @@ async def test_an_outbound_edit_on_a_zero_retention_line_has_empty_text_in_messa
     event = next(e for e in sandbox.world.events if e.event_type == "message.edited")
     assert event.data["part"] == {"index": 0, "text": ""}
     assert event.data["zero_retention"] is True
+
+
+async def test_stopping_a_location_share_ends_it_in_every_chat(http: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    """A.17: ``location.stop`` ends that contact's share in every chat, not only this one."""
+    direct, group = await create(http, [AVA]), await create(http, [AVA, RITA])
+    assert (await http.post(f"/v3/chats/{direct['id']}/location/request")).status_code == 200
+    await advance_clock(sandbox.world, 1)
+    features = (await http.get(f"/v3/chats/{group['id']}/location")).json()["data"]["features"]
+    assert [f["properties"]["handle"] for f in features] == [AVA]
+    stop = await http.request("DELETE", f"/v3/chats/{direct['id']}/location", json={"handle": AVA})
+    assert stop.status_code == 202
+    await advance_clock(sandbox.world, 1)
+    assert (await http.get(f"/v3/chats/{group['id']}/location")).json()["data"]["features"] == []
