@@ -12,7 +12,7 @@ import fnmatch
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from . import failures, messaging
+from . import failures, messaging, typing_bubble, web
 from .errors import LinqError, invalid, missing
 from .faults import KINDS
 from .router import Ctx, Reply, Router
@@ -293,7 +293,8 @@ def _failures_state(world: World) -> dict[str, Any]:
 
 
 def _code(body: dict[str, Any], kind: str) -> int:
-    return failures.check_code(kind, body.get("code", 4001))
+    default = failures.codes_for(kind)[0] if kind in failures.REQUEST_CODES else 4001
+    return failures.check_code(kind, body.get("code", default))
 
 
 def _reason(body: dict[str, Any]) -> str | None:
@@ -310,8 +311,9 @@ async def failures_get(ctx: Ctx) -> Reply:
 
 @router.post("/_sandbox/failures/next", "_admin_failures_next")
 async def failures_next(ctx: Ctx) -> Reply:
-    """Arm one asynchronous failure: ``{kind: message|group_name|group_icon, code, reason?,
-    chat_id?}``. The next such outcome (in that chat, if given) fails after its 202."""
+    """Arm one failure: ``{kind, code, reason?, chat_id?}``. ``message|group_name|group_icon``:
+    the next such outcome (in that chat, if given) fails after its 202; ``contact_card``,
+    ``capability_check``, ``media_download``, ``upload_url``: the next such request is refused."""
     world = ctx.world
     body = ctx.body()
     kind = body.get("kind", "message")
@@ -370,3 +372,22 @@ async def opt_out(ctx: Ctx) -> Reply:
     if message is None:
         return Reply(200, {"dropped": True, "reason": "blocked", "opted_out": False})
     return Reply(200, {"dropped": False, "opted_out": handle in world.opted_out, "chat_id": message["chat_id"]})
+
+
+# the simulated web (sandbox/web.py) ---------------------------------------------------------------
+@router.get("/_sandbox/web", "_admin_web_get")
+async def web_get(ctx: Ctx) -> Reply:
+    return Reply(200, {"resources": [web.resource(ctx.world, url) for url in ctx.world.web]})
+
+
+@router.put("/_sandbox/web", "_admin_web_put")
+async def web_put(ctx: Ctx) -> Reply:
+    """Say what a URL is when Linq downloads it: ``{url, size_bytes?, content_type?, reachable?}``."""
+    return Reply(200, web.register(ctx.world, ctx.body()))
+
+
+@router.get("/_sandbox/chats/{chat_id}/typing", "_admin_typing")
+async def typing_get(ctx: Ctx) -> Reply:
+    """Whether the recipients see your typing bubble now (sandbox/typing_bubble.py)."""
+    chat = messaging.get_chat(ctx.world, ctx.path_params["chat_id"])
+    return Reply(200, typing_bubble.view(ctx.world, chat))

@@ -26,7 +26,7 @@ from .config import SandboxConfig
 from .errors import LinqError
 from .faults import DroppedConnection, FaultPlan
 from .router import Ctx, Reply, RouteDef, Router
-from .state import World
+from .state import CURRENT_PARTNER, World
 
 log = logging.getLogger("linq_mcp.sandbox")
 
@@ -263,7 +263,12 @@ class Sandbox:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise LinqError(401, 2004, "Unauthorized: missing Bearer token in the Authorization header")
-        if token.strip() not in self.world.config.api_keys:
+        config = self.world.config
+        if token.strip() in config.api_keys:
+            CURRENT_PARTNER.set(config.partner_id)
+        elif token.strip() in config.other_partners:
+            CURRENT_PARTNER.set(config.other_partners[token.strip()])
+        else:
             raise LinqError(401, 2004, "Unauthorized: invalid API token")
 
     @staticmethod

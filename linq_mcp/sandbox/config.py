@@ -20,6 +20,9 @@ class LineConfig:
     line_type: str = "iMessage"  # iMessage | RCS | SMS : what the line can send over
     id: str | None = None  # a UUID; derived from the seed when absent
     status: str = "ACTIVE"  # ACTIVE | FLAGGED
+    # Zero data retention: Linq keeps no message text for the line, so an outbound edit's
+    # message.edited carries an empty part.text (catalog C.3).
+    zero_retention: bool = False
 
 
 @dataclass
@@ -52,6 +55,9 @@ class TimingConfig:
     reply: float = 0.8  # read -> the person's reply arrives
     reputation_audit: float = 2.0  # a started reputation audit completes after this long
     provider_onboarding: float = 2.0  # a payment provider's onboarding session turns ready
+    # A new chat is "still being created" this long: operations on it meanwhile → 409/2009
+    # (the SDK retries 409 for this). 0 = ready at once; see docs/sandbox.md.
+    chat_creation: float = 0.0
 
 
 @dataclass
@@ -70,6 +76,9 @@ class LimitsConfig:
     # we take the stricter 10. Any group: 31 recipients + you.
     sms_group_max: int | None = 10
     group_max: int = 32
+    # Idempotency keys are kept this long (the catalog gives no window, G.5; 24 h is our
+    # reading): after it, the same key sends again.
+    idempotency_retention: float = 86400.0
 
 
 @dataclass
@@ -165,6 +174,9 @@ class SandboxConfig:
     seed: int = 0
     api_keys: list[str] = field(default_factory=lambda: [DEFAULT_API_KEY])
     partner_id: str = "partner_sandbox"
+    # Keys of *other* partners (API key -> partner id): they may call the API, but what one
+    # partner owns (attachments) is 404 to the others, as with Linq.
+    other_partners: dict[str, str] = field(default_factory=dict)
     lines: list[LineConfig] = field(default_factory=_default_lines)
     people: list[PersonConfig] = field(default_factory=_default_people)
     timing: TimingConfig = field(default_factory=TimingConfig)
@@ -177,6 +189,9 @@ class SandboxConfig:
     # Public base URL of the sandbox itself (upload/download URLs point here).
     public_base_url: str = "http://127.0.0.1:8900"
     db_path: str | None = None  # SQLite file to persist state across restarts
+    # What URLs the sandbox "downloads" turn out to be ([[web]]: url, size_bytes, content_type,
+    # reachable); see sandbox/web.py.
+    web: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SandboxConfig:

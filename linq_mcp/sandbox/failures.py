@@ -30,7 +30,15 @@ Doc = dict[str, Any]
 # the group update failure events carry 3007 or 4001.
 MESSAGE_CODES = (3007, 4001, 4002, 4005, 4006, 4007, 4008)
 GROUP_UPDATE_CODES = (3007, 4001)
-KINDS = ("message", "group_name", "group_icon")
+# Failures Linq answers on the request itself (a 5xx with the documented code), armed the
+# same way: the next such request is refused and nothing is committed.
+REQUEST_CODES: dict[str, dict[int, int]] = {
+    "contact_card": {2022: 500, 4004: 503},  # contact_card create/update: setup failed, upstream busy
+    "capability_check": {4004: 503, 4010: 503},  # check_rcs: "unknown", not "unsupported"
+    "media_download": {5002: 500},  # Linq could not download a media / voice memo URL
+    "upload_url": {5003: 500},  # attachments.create could not generate the upload URL
+}
+KINDS = ("message", "group_name", "group_icon", *REQUEST_CODES)
 REASONS = {
     3007: "Maximum delivery attempts exceeded",
     4001: "Delivery failed",
@@ -45,7 +53,18 @@ REPUTATIONS = ("HEALTHY", "AT_RISK", "CRITICAL")
 
 
 def codes_for(kind: str) -> tuple[int, ...]:
+    if kind in REQUEST_CODES:
+        return tuple(REQUEST_CODES[kind])
     return MESSAGE_CODES if kind == "message" else GROUP_UPDATE_CODES
+
+
+def refuse_if_armed(world: World, kind: str) -> None:
+    """Raise the armed request failure of ``kind`` (one-shot), if there is one."""
+    for i, armed in enumerate(world.armed_failures):
+        if armed["kind"] == kind:
+            world.armed_failures.pop(i)
+            code = int(armed["code"])
+            raise LinqError(REQUEST_CODES[kind][code], code, armed.get("reason"))
 
 
 def check_code(kind: str, code: object) -> int:

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from . import ratelimit
 from .errors import LinqError, bad_phone, invalid, missing, not_found
-from .state import public
+from .state import owned_by_caller, public
 
 if TYPE_CHECKING:
     from .state import World
@@ -106,6 +106,14 @@ def get_chat(world: World, chat_id: str) -> Doc:
 def require_active(chat: Doc) -> None:
     if chat.get("_left"):
         raise LinqError(409, 2013, "Chat unavailable: your line has left this chat")
+
+
+def require_created(world: World, chat: Doc) -> None:
+    """409/2009 while a new chat is still being created (``timing.chat_creation`` seconds)."""
+    created = chat.get("_created_ts")
+    window = world.config.timing.chat_creation
+    if window > 0 and created is not None and world.now() - float(created) < window:
+        raise LinqError(409, 2009, "Chat is still being created; retry in a moment")
 
 
 def get_message(world: World, message_id: str) -> Doc:
@@ -231,6 +239,7 @@ def new_chat(world: World, line: Doc, to: list[str], service: str) -> Doc:
         "_typing": False,
         "_background": None,
         "_last_activity": world.now(),
+        "_created_ts": world.now(),
     }
     world.chats[chat_id] = chat
     return chat
@@ -347,7 +356,23 @@ def _check_text(part: Doc, where: str) -> None:
                     1004,
                     f"Invalid message content: {where}.inline_stickers[{i}] needs one of url|attachment_id",
                 )
+            if sticker.get("url") is not None and not is_linq_file_url(sticker["url"]):
+                raise LinqError(
+                    400,
+                    1004,
+                    f"Invalid message content: {where}.inline_stickers[{i}].url must be a Linq download_url "
+                    "(upload the image as an attachment first)",
+                )
         _check_stickers(stickers, decorations or [], where)
+
+
+def is_linq_file_url(url: object) -> bool:
+    """A Linq ``download_url`` (cdn.linqapp.com, or the sandbox's own ``/_files/`` URLs): what
+    an inline sticker's ``url`` must be (catalog B.2)."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return False
+    parsed = urlparse(url)
+    return parsed.hostname == "cdn.linqapp.com" or parsed.path.startswith("/api/partner/_files/")
 
 
 def _overlap(a: list[int], b: list[int]) -> bool:
@@ -566,6 +591,7 @@ def preflight(
     require_eligible(line)
     if chat is not None:
         require_active(chat)
+        require_created(world, chat)
     blocked = [h for h in handles if h.lower() in {b.lower() for b in world.blocked}]
     # Linq refuses direct sends to a blocked handle; a group send goes through as long as one
     # recipient is not blocked (our stricter reading: a group of only blocked handles is refused).
@@ -624,16 +650,18 @@ def preflight(
 
 
 # building messages ---------------------------------------------------------------------------
-def _media_from_url(world: World, url: str) -> Doc:
+def _media_from_url(world: World, url: str, field_name: str) -> Doc:
+    from . import web
+
+    found = web.download(world, url, field_name)  # 5002 / 5005 (over 10 MB) / 5007
     name = urlparse(url).path.rsplit("/", 1)[-1] or "file"
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return {
         "type": "media",
         "id": world.new_id(),
         "url": url,
         "filename": name,
-        "mime_type": MIME_BY_EXT.get(ext, "application/octet-stream"),
-        "size_bytes": 102400,
+        "mime_type": found["content_type"],
+        "size_bytes": int(found["size_bytes"]),
         "reactions": [],
     }
 
@@ -643,7 +671,7 @@ def attachment(world: World, attachment_id: object, field_name: str = "attachmen
     if not isinstance(attachment_id, str) or not attachment_id:
         raise missing(field_name)
     found = world.attachments.get(attachment_id)
-    if found is None:
+    if found is None or not owned_by_caller(world, found):  # another partner's: 404, as with Linq
         raise not_found(2003, "Attachment", attachment_id)
     if not found.get("_uploaded", True):
         raise LinqError(404, 2007, f"Attachment not ready: {attachment_id} has not been uploaded yet")
@@ -666,7 +694,7 @@ def _media_from_attachment(world: World, attachment_id: str) -> Doc:
 def build_parts(world: World, content: Content) -> list[Doc]:
     """Response parts for the request parts (media resolved to id/url/filename/...)."""
     out: list[Doc] = []
-    for part in content.parts:
+    for i, part in enumerate(content.parts):
         kind = part["type"]
         if kind == "text":
             doc: Doc = {"type": "text", "value": part["value"], "reactions": []}
@@ -686,7 +714,7 @@ def build_parts(world: World, content: Content) -> list[Doc]:
             out.append(doc)
         elif kind == "media":
             media = (
-                _media_from_url(world, part["url"])
+                _media_from_url(world, part["url"], f"message.parts[{i}].url")
                 if part.get("url")
                 else _media_from_attachment(world, str(part["attachment_id"]))
             )
@@ -811,7 +839,8 @@ async def send(
         kind=kind,
     )
     message["_trace_id"] = trace_id  # a later message.failed carries the send's trace
-    chat["_typing"] = False
+    chat["_typing"] = False  # sending clears your typing bubble
+    chat["_last_sent_ts"] = world.now()
     ratelimit.record(world, chat["_line"], other_handles(chat))
     world.count("messages.sent")
     people.schedule_outbound(world, chat, message, trace_id)

@@ -19,6 +19,7 @@ def populate(sandbox: Sandbox) -> None:
             "status": line.status,
             "forwarding_number": None,
             "reputation": {"status": "HEALTHY", "doc_url": "https://docs.linqapp.com/guides/reputation"},
+            "_zero_retention": line.zero_retention,
         }
 
     from . import webhooks

@@ -12,11 +12,16 @@ import copy
 import random
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import Clock, Scheduler
 from .config import SandboxConfig
+
+# The partner whose API key made the current request (``app._authenticate``); resources a
+# partner owns (attachments) answer 404 to any other partner, as Linq's do.
+CURRENT_PARTNER: ContextVar[str | None] = ContextVar("sandbox_partner", default=None)
 
 EventHook = Callable[["Event"], Awaitable[None] | None]
 
@@ -52,6 +57,7 @@ class World:
     blocked: dict[str, dict[str, Any]] = field(default_factory=dict)  # by handle
     opted_out: set[str] = field(default_factory=set)  # handles that texted STOP
     idempotency: dict[str, tuple[int, Any]] = field(default_factory=dict)  # scope:key -> (status, body)
+    idempotency_meta: dict[str, tuple[float, str]] = field(default_factory=dict)  # scope:key -> (at, request hash)
     audits: dict[str, dict[str, Any]] = field(default_factory=dict)
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # handle -> sharing state
     payment_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -68,12 +74,15 @@ class World:
     webhook_attempts: list[dict[str, Any]] = field(default_factory=list)
     # Asynchronous failures armed through the admin API (sandbox/failures.py), oldest first.
     armed_failures: list[dict[str, Any]] = field(default_factory=list)
+    # The simulated web (sandbox/web.py): url -> {size_bytes?, content_type?, reachable?}.
+    web: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.config.seed)
         # Trace ids come from their own stream, so reads never shift the ids of resources.
         self._trace_rng = random.Random(self.config.seed ^ 0x7ACE)
         self.scheduler = Scheduler(self.clock)
+        self.web = {str(e["url"]): dict(e) for e in self.config.web if isinstance(e, dict) and e.get("url")}
 
     # ids and time -------------------------------------------------------------------
     def new_id(self) -> str:
@@ -133,6 +142,12 @@ class World:
             if result is not None:
                 await result
         return event
+
+
+def owned_by_caller(world: World, resource: dict[str, Any]) -> bool:
+    """Whether the partner making this request owns ``resource`` (another's is a 404)."""
+    owner = str(resource.get("_partner", world.config.partner_id))
+    return owner == (CURRENT_PARTNER.get() or world.config.partner_id)
 
 
 def public(resource: dict[str, Any]) -> dict[str, Any]:

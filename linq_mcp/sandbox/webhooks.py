@@ -195,6 +195,8 @@ async def emit_account_event(
 def matches(sub: dict[str, Any], event: Event) -> bool:
     if not sub.get("is_active") or event.event_type not in sub.get("subscribed_events", []):
         return False
+    if sub.get("_foreign"):  # another partner's subscription: this account's events are not theirs
+        return False
     if event.event_type in V2026_ONLY and subscription_version(sub) != V2026:
         return False
     numbers = sub.get("phone_numbers") or []

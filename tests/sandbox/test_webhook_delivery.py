@@ -227,6 +227,26 @@ async def test_500_is_retried_on_the_schedule_then_delivered(sdk: Any, sandbox: 
     assert outcomes == ["retry", "delivered"]
 
 
+async def test_retries_are_per_subscription(sdk: Any, sandbox: Sandbox) -> None:
+    """C.5: a failing endpoint is retried on its own; a healthy one gets the event once."""
+    world = sandbox.world
+    world.clock.freeze()
+    failing_url = "https://down.example.com/hook"
+    seen: list[str] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(500 if str(request.url) == failing_url else 200)
+
+    sandbox.webhook_transport = httpx.MockTransport(endpoint)
+    await _subscribe(sdk)
+    await _subscribe(sdk, failing_url)
+    await _emit(sandbox)
+    world.clock.advance(2)
+    await world.scheduler.run_due()
+    assert (seen.count(URL), seen.count(failing_url)) == (1, 2)
+
+
 async def test_400_is_not_retried(sdk: Any, sandbox: Sandbox, receiver: Receiver) -> None:
     world = sandbox.world
     world.clock.freeze()

@@ -14,9 +14,10 @@ import hmac
 from typing import Any
 from urllib.parse import quote
 
+from .. import failures
 from ..errors import LinqError, invalid, missing, not_found
 from ..router import Ctx, Reply, Router
-from ..state import World, public
+from ..state import CURRENT_PARTNER, World, owned_by_caller, public
 from ._input import get_int, get_str, uuid_param
 
 router = Router()
@@ -56,7 +57,7 @@ def _download_url(world: World, attachment_id: str, filename: str) -> str:
 def _get(world: World, raw_id: str) -> dict[str, Any]:
     attachment_id = uuid_param(raw_id, "attachment_id")
     attachment = world.attachments.get(attachment_id)
-    if attachment is None:
+    if attachment is None or not owned_by_caller(world, attachment):
         raise not_found(2003, "Attachment", raw_id)
     return attachment
 
@@ -82,6 +83,7 @@ async def create_attachment(ctx: Ctx) -> Reply:
         raise LinqError(400, 5005, f"File too large: {size} bytes (the limit is {MAX_BYTES})")
     if size < 1:
         raise invalid("size_bytes", "must be at least 1")
+    failures.refuse_if_armed(world, "upload_url")  # 500/5003: no presigned URL this time
     attachment_id = world.new_id()
     token = world.new_token()
     expires = world.now() + UPLOAD_TTL
@@ -95,6 +97,7 @@ async def create_attachment(ctx: Ctx) -> Reply:
         "download_url": download_url,
         "created_at": world.iso(),
         "_uploaded": False,
+        "_partner": CURRENT_PARTNER.get() or world.config.partner_id,
         "_upload_token": token,
         "_upload_expires": expires,
     }

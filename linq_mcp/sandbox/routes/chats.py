@@ -7,7 +7,7 @@ import re
 from functools import partial
 from typing import Any
 
-from .. import failures, idempotency, messaging
+from .. import failures, idempotency, messaging, typing_bubble, web
 from ..errors import LinqError, bad_phone, invalid, missing, rate_limited
 from ..messaging import Doc
 from ..router import Ctx, Reply, Router
@@ -51,6 +51,7 @@ def _recipients(body: dict[str, Any]) -> list[str]:
 def _active_chat(ctx: Ctx) -> Doc:
     chat = messaging.get_chat(ctx.world, ctx.path_params["chat_id"])
     messaging.require_active(chat)
+    messaging.require_created(ctx.world, chat)
     return chat
 
 
@@ -74,7 +75,7 @@ async def create_chat(ctx: Ctx) -> Reply:
     scopes = (
         [idempotency.scope_key(ctx.operation, "message", content.idempotency_key)] if content.idempotency_key else []
     )
-    replayed = idempotency.replay(world, scopes)
+    replayed = idempotency.replay(world, scopes, idempotency.fingerprint(ctx))
     if replayed is not None:
         return replayed
     line = messaging.line_for(world, sender)
@@ -106,7 +107,7 @@ async def create_chat(ctx: Ctx) -> Reply:
             }
         },
     )
-    idempotency.remember(world, scopes, reply)
+    idempotency.remember(world, scopes, reply, idempotency.fingerprint(ctx))
     return reply
 
 
@@ -148,6 +149,7 @@ async def update_chat(ctx: Ctx) -> Reply:
     if not chat["is_group"]:
         raise LinqError(409, 1006, "Cannot update direct message chats: only group chats have a name and icon")
     messaging.require_active(chat)
+    messaging.require_created(world, chat)
     messaging.require_eligible(_line_of(world, chat))
     name, icon = body.get("display_name"), body.get("group_chat_icon")
     if has_name and name is not None and (not isinstance(name, str) or len(name) > 255):
@@ -239,6 +241,7 @@ async def add_participant(ctx: Ctx) -> Reply:
     chat = messaging.get_chat(world, ctx.path_params["chat_id"])
     handle = messaging.require_handle("handle", ctx.body().get("handle"))
     messaging.require_active(chat)
+    messaging.require_created(world, chat)
     messaging.require_eligible(_line_of(world, chat))
     if not chat["is_group"] or len(messaging.others(chat)) + 1 < 3:
         raise LinqError(409, 2016, "Participants can only be added to group chats with 3 or more participants")
@@ -277,6 +280,7 @@ async def remove_participant(ctx: Ctx) -> Reply:
     target = next((h for h in messaging.others(chat) if h["handle"].lower() == handle.lower()), None)
     if target is None:
         raise invalid("handle", f"{handle} is not a participant of this chat")
+    messaging.require_created(world, chat)
     if len(messaging.others(chat)) < 3:  # you + the others, less the one removed
         raise LinqError(409, 2015, "A group must keep at least 3 participants after a removal")
     target.update(status="removed", left_at=world.iso())
@@ -312,8 +316,7 @@ async def start_typing(ctx: Ctx) -> Reply:
     chat = _active_chat(ctx)
     messaging.require_eligible(_line_of(ctx.world, chat))
     _no_typing_in_groups(chat)
-    chat["_typing"] = chat["service"] == "iMessage"  # RCS/SMS: accepted, nothing shown
-    chat["_typing_since"] = ctx.world.now()
+    typing_bubble.start(ctx.world, chat)  # RCS/SMS: accepted, nothing shown; lasts 85 s
     return Reply(204)
 
 
@@ -322,7 +325,7 @@ async def stop_typing(ctx: Ctx) -> Reply:
     chat = _active_chat(ctx)
     messaging.require_eligible(_line_of(ctx.world, chat))
     _no_typing_in_groups(chat)
-    chat["_typing"] = False
+    typing_bubble.stop(chat)
     return Reply(204)
 
 
@@ -349,14 +352,14 @@ async def send_message(ctx: Ctx) -> Reply:
     scopes = (
         [idempotency.scope_key(ctx.operation, "message", content.idempotency_key)] if content.idempotency_key else []
     )
-    replayed = idempotency.replay(world, scopes)
+    replayed = idempotency.replay(world, scopes, idempotency.fingerprint(ctx))
     if replayed is not None:
         return replayed
     service = messaging.preflight_in_chat(world, chat, content, override_optout=override)
     parts = messaging.build_parts(world, content)
     message = await messaging.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=parts)
     reply = Reply(202, {"chat_id": chat["id"], "message": messaging.sent_view(message)})
-    idempotency.remember(world, scopes, reply)
+    idempotency.remember(world, scopes, reply, idempotency.fingerprint(ctx))
     return reply
 
 
@@ -392,13 +395,18 @@ async def send_voice_memo(ctx: Ctx) -> Reply:
                 5004,
                 f"Invalid file type for a voice memo: {name!r}; use one of {', '.join(sorted(VOICE_MEMO_EXTENSIONS))}",
             )
-        mime = messaging.MIME_BY_EXT[ext]
+        failures.refuse_if_armed(world, "media_download")  # Linq downloads the memo itself
+        found = web.resource(world, url)
+        if not found["reachable"]:
+            raise LinqError(400, 5007, f"Failed to download the file from URL (voice_memo_url): {url}")
+        if int(found["size_bytes"]) > VOICE_MEMO_MAX_BYTES:
+            raise LinqError(413, 5001, "File upload failed: a voice memo may be at most 10 MB")
         memo: Doc = {
             "id": world.new_id(),
             "url": url,
             "filename": name,
-            "mime_type": mime,
-            "size_bytes": 48000,
+            "mime_type": messaging.MIME_BY_EXT[ext],
+            "size_bytes": int(found["size_bytes"]) if url in world.web else 48000,
         }
     else:
         found = messaging.attachment(world, attachment_id)

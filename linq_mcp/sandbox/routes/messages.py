@@ -76,7 +76,7 @@ async def send_message_to_handles(ctx: Ctx) -> Reply:
         scopes.append(idempotency.scope_key(ctx.operation, "header", header))
     if content.idempotency_key:
         scopes.append(idempotency.scope_key(ctx.operation, "message", content.idempotency_key))
-    replayed = idempotency.replay(world, scopes)
+    replayed = idempotency.replay(world, scopes, idempotency.fingerprint(ctx))
     if replayed is not None:
         return replayed
 
@@ -123,7 +123,7 @@ async def send_message_to_handles(ctx: Ctx) -> Reply:
             "previous_chat_id": previous_chat_id,
         },
     )
-    idempotency.remember(world, scopes, reply)
+    idempotency.remember(world, scopes, reply, idempotency.fingerprint(ctx))
     return reply
 
 
@@ -167,6 +167,7 @@ async def edit_message(ctx: Ctx) -> Reply:
     parts[index]["value"] = text
     message["_edits"] += 1
     message["updated_at"] = world.iso()
+    zero_retention = bool(messaging.line_for(world, chat["_line"]).get("_zero_retention"))
     await world.emit(
         "message.edited",
         {
@@ -175,7 +176,9 @@ async def edit_message(ctx: Ctx) -> Reply:
             "direction": "outbound",
             "sender_handle": dict(message["from_handle"]),
             "edited_at": world.iso(),
-            "part": {"index": index, "text": text},
+            # a zero-retention line keeps no text: an outbound edit's part.text is empty
+            "part": {"index": index, "text": "" if zero_retention else text},
+            "zero_retention": zero_retention,
         },
         trace_id=ctx.trace_id,
         phone_number=chat["_line"],

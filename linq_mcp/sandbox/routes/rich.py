@@ -93,7 +93,7 @@ async def create_poll(ctx: Ctx) -> Reply:
     texts = _options(poll.get("options"), "poll.options", 2)
     key = idempotency.check_key("poll.idempotency_key", poll.get("idempotency_key"))
     scopes = [idempotency.scope_key(ctx.operation, "poll", key)] if key else []
-    replayed = idempotency.replay(world, scopes)
+    replayed = idempotency.replay(world, scopes, idempotency.fingerprint(ctx))
     if replayed is not None:
         return replayed
     messaging.require_active(chat)
@@ -108,7 +108,7 @@ async def create_poll(ctx: Ctx) -> Reply:
     )
     message["_poll"] = {"options": [_option(world, chat, t) for t in texts]}
     reply = Reply(202, envelope(message))
-    idempotency.remember(world, scopes, reply)
+    idempotency.remember(world, scopes, reply, idempotency.fingerprint(ctx))
     return reply
 
 

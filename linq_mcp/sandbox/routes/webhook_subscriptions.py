@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import conflict, invalid, missing, not_found
+from ..errors import LinqError, conflict, invalid, missing, not_found
 from ..router import Ctx, Reply, Router
-from ..state import World, public
+from ..state import CURRENT_PARTNER, World, owned_by_caller, public
 from ..webhooks import (
     DEFAULT_ROUTING_ID_HEADER,
     EVENT_TYPES,
@@ -46,7 +46,7 @@ def _target_url(world: World, value: str, *, exclude_id: str | None = None) -> s
     except ValueError as exc:
         raise invalid("target_url", str(exc)) from None
     for sub in world.subscriptions.values():
-        if sub["target_url"] == url and sub["id"] != exclude_id:
+        if sub["target_url"] == url and sub["id"] != exclude_id and owned_by_caller(world, sub):
             raise conflict(2015, f"target_url is already used by webhook subscription {sub['id']}")
     return url
 
@@ -79,6 +79,8 @@ def _get(world: World, subscription_id: str) -> dict[str, Any]:
     sub = world.subscriptions.get(subscription_id)
     if sub is None:
         raise not_found(2010, "Webhook subscription", subscription_id)
+    if not owned_by_caller(world, sub):  # the catalog's 403 on retrieve: another partner's
+        raise LinqError(403, 2005, f"Access denied: webhook subscription {subscription_id} is not yours")
     return sub
 
 
@@ -106,6 +108,7 @@ async def create(ctx: Ctx) -> Reply:
     key_header = _header(body, "routing_key_header")
     id_header = _header(body, "routing_id_header")
     now = world.iso()
+    partner = CURRENT_PARTNER.get() or world.config.partner_id
     sub_id = world.new_id()
     sub: dict[str, Any] = {
         "id": sub_id,
@@ -118,6 +121,8 @@ async def create(ctx: Ctx) -> Reply:
         "created_at": now,
         "updated_at": now,
         "_signing_secret": new_signing_secret(world),
+        "_partner": partner,
+        "_foreign": partner != world.config.partner_id,  # hears nothing of this account's lines
     }
     world.subscriptions[sub_id] = sub
     await emit_account_event(
@@ -132,7 +137,9 @@ async def create(ctx: Ctx) -> Reply:
 
 @router.get("/v3/webhook-subscriptions", "list_webhook_subscriptions")
 async def list_subscriptions(ctx: Ctx) -> Reply:
-    subs = sorted(ctx.world.subscriptions.values(), key=lambda s: s["created_at"])
+    subs = sorted(
+        (s for s in ctx.world.subscriptions.values() if owned_by_caller(ctx.world, s)), key=lambda s: s["created_at"]
+    )
     return Reply(200, {"subscriptions": [public(s) for s in subs]})
 
 
