@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from e2e_helpers import AVA, LINE, connected
-from events_helpers import SECRET, read_json, settings_for
+from events_helpers import SECRET, read_json, settings_for, start_chat
 from test_fence_attacks import deliver, envelope, hostile, markers_in, outside_fence, tool_doc, url
 
 from linq_mcp.sandbox.app import Sandbox
@@ -160,3 +160,22 @@ async def test_a_line_assigned_or_released_names_the_line(sandbox: Sandbox, tmp_
     data = {"phone_number": "+15550100009", "changed_at": "2026-02-03T10:00:00Z"}
     for doc in await shown(sandbox, tmp_path, f"phone_number.{status}", data):
         assert doc["line"] == {"phone_number": "+15550100009", "status": status, "at": "2026-02-03T10:00:00Z"}
+
+
+async def test_a_vote_on_our_poll_reaches_the_model_from_the_sandbox(sandbox: Sandbox, tmp_path: Path) -> None:
+    async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
+        chat_id = await start_chat(client, "lunch?")
+        poll = tool_doc(
+            await client.call_tool(
+                "create_poll", {"chat_id": chat_id, "poll": {"options": [{"text": "Pizza"}, {"text": "Sushi"}]}}
+            )
+        )
+        got = tool_doc(
+            await client.call_tool(
+                "wait_for_event", {"chat_id": chat_id, "since": "0", "types": ["poll.vote.added"], "timeout": 5}
+            )
+        )
+    assert not got["timed_out"], "Ava's vote never reached the server"
+    vote = got["event"]
+    assert (vote["from"], vote["message_id"]) == (AVA, poll["message_id"])
+    assert vote["vote"] == {"option_id": poll["poll"]["options"][0]["option_id"]}  # she votes for the first
