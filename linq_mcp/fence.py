@@ -40,7 +40,7 @@ STRUCTURE_KEYS = frozenset(
     is_group created_at updated_at sent_at delivered_at read_at edited_at received_at joined_at left_at
     reacted_at failed_at at service preferred_service status line_type direction handle from by cursor source
     mime_type part_index index range mention_range code detail_code field previous reputation phone_number
-    reply_to delivery_status
+    reply_to delivery_status shared_by shared_with
     """.split()
 )
 # Keys naming who wrote the record they sit in (a ChatHandle with ``is_me``), not just who it concerns.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("linq_mcp")
 
 SANDBOX_BASE_URL = "http://sandbox.local/api/partner"
+CLOSE_TIMEOUT = 5.0  # seconds the shared HTTP client gets to close its connections at shutdown
 
 
 class MissingApiKey(Exception):
@@ -152,4 +153,7 @@ async def open_runtime(settings: Settings, *, sandbox: Sandbox | None = None) ->
                 )
             yield runtime
     finally:
-        await client.aclose()
+        # Shielded and bounded: this runs while the server is being cancelled too, and an
+        # unshielded await would stop at its first checkpoint with the connections still open.
+        with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            await client.aclose()

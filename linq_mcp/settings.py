@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
+# Polling faster than once a second spends the rate limit for nothing; slower than daily is not a fallback.
+POLL_INTERVAL_RANGE = (1.0, 86400.0)
 
 
 class SettingsError(ValueError):
@@ -185,7 +187,7 @@ def from_file(data: Mapping[str, Any], source: str = "config file") -> dict[str,
             if target is None:
                 raise SettingsError(f"{source}: unknown key {key!r} in [{section}]; known: {', '.join(keys)}")
             values[target] = _coerce(target, value, f"{source} [{section}]")
-    return values
+    return _zero_is_off(values)
 
 
 def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -199,6 +201,16 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     for env, name in _ENV_KEYS.items():
         if environ.get(env):
             values[name] = _coerce(name, environ[env], f"environment {env}")
+    return _zero_is_off(values)
+
+
+def _zero_is_off(values: dict[str, Any]) -> dict[str, Any]:
+    """``poll_interval = 0`` in a file or the environment is documented as "off" (config.example.toml).
+
+    Only there: a flag is left out to mean off, so ``--poll-interval 0`` is refused like any bad value.
+    """
+    if values.get("poll_interval") == 0:
+        values["poll_interval"] = None
     return values
 
 
@@ -270,5 +282,19 @@ def validate(settings: Settings) -> None:
             "the auth token (LINQ_MCP_AUTH_TOKEN or --auth-token) is blank: set a real secret, e.g. the output "
             "of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset it"
         )
+    _check_poll_interval(settings.poll_interval)
     if not settings.base_url.startswith(("http://", "https://")):
         raise SettingsError(f"base_url must start with https:// (got {settings.base_url!r})")
+
+
+def _check_poll_interval(value: float | None) -> None:
+    """Seconds between polls, or None for no polling (a file's or the environment's 0 means None).
+
+    NaN and infinity fail the range check too: neither is a number of seconds.
+    """
+    low, high = POLL_INTERVAL_RANGE
+    if value is not None and not low <= value <= high:
+        raise SettingsError(
+            f"--poll-interval (LINQ_MCP_POLL_INTERVAL, [events] poll_interval) must be a number of seconds "
+            f"from {low:g} to {high:g}, e.g. --poll-interval 10; got {value:g}. Leave it out to rely on webhooks"
+        )

@@ -15,6 +15,7 @@ from ..errors import error_info
 from ..fence import fence_record
 from ..policy import Policy
 from ..webhooks import Conversation, ConversationMessage, Event
+from ..webhooks.events import facts
 
 __all__ = ["present_conversation", "present_event", "present_inbox_item", "untrusted"]
 
@@ -102,6 +103,7 @@ def present_event(event: Event, policy: Policy | None) -> dict[str, Any]:
                 "reputation": s.new_reputation,
             }
         )
+    out.update(facts(event))  # polls, location sharing, contact cards, backgrounds, lines
     by_us = ours or (event.chat_change is not None and event.sender is not None and event.sender == event.our_line)
     fenced = _fenced(out, by_us, event.sender, policy)
     if event.failure is not None:  # Linq's words about our own request (and our code table): not a third party's

@@ -49,7 +49,9 @@ USEFUL_EVENTS: tuple[str, ...] = (
     "message.edited", "reaction.added", "reaction.removed", "participant.added", "participant.removed",
     "chat.created", "chat.group_name_updated", "chat.group_icon_updated", "chat.group_name_update_failed",
     "chat.group_icon_update_failed", "chat.typing_indicator.started", "chat.typing_indicator.stopped",
-    "phone_number.status_updated",
+    "phone_number.status_updated", "poll.received", "poll.sent", "poll.delivered", "poll.read", "poll.updated",
+    "poll.failed", "poll.vote.added", "poll.vote.removed", "poll.reaction.added", "location.sharing.started",
+    "location.sharing.stopped", "contact_card.received", "chat.background_updated", "chat.background_update_failed",
 )  # fmt: skip
 
 

@@ -3,7 +3,9 @@
 Linq delivers message events in two shapes (``2025-01-01``: ``is_from_me``, nested
 ``message``; ``2026-02-03``: ``direction``, flat message fields, nested ``chat``). Every
 consumer (resources, inbox, ``wait``) reads the same ``Event`` instead, built by
-``normalise``. Unknown event types keep the envelope fields and the untouched ``raw``
+``normalise``. Polls, location sharing, contact cards, chat backgrounds and line
+assignment have no record of their own: ``facts`` reads their key facts from ``raw`` when
+they are shown. Unknown event types keep the envelope fields and the untouched ``raw``
 payload, so nothing Linq adds later is lost.
 """
 
@@ -26,6 +28,7 @@ __all__ = [
     "ChatChange",
     "LineStatus",
     "event_from_json",
+    "facts",
     "normalise",
 ]
 
@@ -417,6 +420,52 @@ def _phone_number(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _poll(data: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+    fields = _generic(data)
+    fields["is_group"] = _is_group(_d(data.get("chat")).get("is_group"))
+    if event_type == "poll.failed":  # only our own polls can fail, like message.failed
+        error = _d(data.get("error"))
+        fields["failure"] = Failure(
+            code=_int(error.get("code")), reason=_s(error.get("message")), failed_at=_s(data.get("failed_at"))
+        )
+    return fields
+
+
+def _location(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Someone shares their location with our line (``shared_by`` is theirs, ``shared_with`` ours)."""
+    return {
+        "chat_id": _s(data.get("chat_id")),
+        "direction": "inbound",
+        "sender": _s(data.get("shared_by")),
+        "our_line": _s(data.get("shared_with")),
+    }
+
+
+def _contact_card(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Someone shared their contact card with our line (handles are plain strings here)."""
+    return {
+        "direction": "inbound",
+        "sender": _handle(data.get("sender_handle")),
+        "our_line": _handle(data.get("owner_handle")),
+    }
+
+
+def _background(data: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+    chat = _d(data.get("chat"))
+    fields: dict[str, Any] = {"chat_id": _s(chat.get("id")) or _s(data.get("chat_id"))}
+    if event_type.endswith("_failed"):
+        fields["failure"] = Failure(code=_int(data.get("error_code")), failed_at=_s(data.get("failed_at")))
+        return fields
+    actor = data.get("actor_handle")
+    fields.update(
+        sender=_handle(actor),
+        our_line=_handle(chat.get("owner_handle")),
+        is_group=_is_group(chat.get("is_group")),
+        direction=_direction_from_is_from_me(actor.get("is_me") if isinstance(actor, Mapping) else None),
+    )
+    return fields
+
+
 def _generic(data: Mapping[str, Any]) -> dict[str, Any]:
     """Best-effort common fields for event types this module does not know."""
     chat = _d(data.get("chat"))
@@ -452,7 +501,7 @@ def normalise(payload: Mapping[str, Any]) -> Event:
         fields = _message_edited(data)
     elif event_type == "message.failed":
         fields = _message_failed(data)
-    elif event_type in ("reaction.added", "reaction.removed"):
+    elif event_type in ("reaction.added", "reaction.removed", "poll.reaction.added"):
         fields = _reaction(data)
     elif event_type in ("participant.added", "participant.removed"):
         fields = _participant(data, event_type)
@@ -464,6 +513,16 @@ def normalise(payload: Mapping[str, Any]) -> Event:
         fields = _typing(data)
     elif event_type == "phone_number.status_updated":
         fields = _phone_number(data)
+    elif event_type.startswith("poll."):
+        fields = _poll(data, event_type)
+    elif event_type.startswith("location.sharing."):
+        fields = _location(data)
+    elif event_type == "contact_card.received":
+        fields = _contact_card(data)
+    elif event_type.startswith("chat.background_"):
+        fields = _background(data, event_type)
+    elif event_type in ("phone_number.assigned", "phone_number.released"):
+        fields = {"our_line": _s(data.get("phone_number"))}
     else:
         fields = _generic(data)
 
@@ -477,3 +536,63 @@ def normalise(payload: Mapping[str, Any]) -> Event:
         raw=payload,
         **fields,
     )
+
+
+# --- facts: what happened, for families with no record of their own in Event ------------------
+
+
+def facts(event: Event) -> dict[str, Any]:
+    """The key facts of a poll, location-sharing, contact-card, chat-background or line event.
+
+    Read from ``raw`` when shown (not stored in ``Event``), so events stored before this
+    existed show them too. Nothing here is fenced: the caller passes the record through
+    ``fence.fence_record``. Each poll option keeps a ``creator_handle`` that says whether it
+    is ours, so an option another person added is fenced under their name even in our poll
+    (one whose author is unknown is not taken as ours).
+    """
+    data = _d(event.raw.get("data"))
+    kind = event.event_type
+    if kind.startswith("poll.vote."):
+        return {"vote": {"option_id": _s(data.get("option_id"))}}
+    if kind == "poll.updated":
+        return {"poll": {"added_options": _options(data.get("added_options"))}}
+    if kind.startswith("poll.") and kind != "poll.reaction.added":
+        poll = _d(data.get("poll"))
+        return {"poll": {"options": _options(poll.get("options")), "total_voters": _int(poll.get("total_voters"))}}
+    if kind.startswith("location.sharing."):
+        sharing = {"status": kind.rsplit(".", 1)[1], "shared_by": _s(data.get("shared_by"))}
+        sharing["shared_with"] = _s(data.get("shared_with"))
+        for key in ("began_at", "ends_at", "ended_at"):
+            sharing[key] = _s(data.get(key))
+        return {"location_sharing": sharing}
+    if kind == "contact_card.received":
+        card = {key: data.get(key) for key in ("first_name", "last_name", "media_url")}
+        return {"contact_card": card}
+    if kind == "chat.background_updated":
+        background = data.get("background")
+        return {"background": dict(background)} if isinstance(background, Mapping) else {"background_removed": True}
+    if kind in ("phone_number.assigned", "phone_number.released"):
+        status = kind.rsplit(".", 1)[1]
+        return {
+            "line": {"phone_number": _s(data.get("phone_number")), "status": status, "at": _s(data.get("changed_at"))}
+        }
+    return {}
+
+
+def _options(value: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for option in value if isinstance(value, list) else []:
+        if not isinstance(option, Mapping):
+            continue
+        creator = option.get("creator_handle")
+        if not (isinstance(creator, Mapping) and isinstance(creator.get("is_me"), bool)):
+            creator = {"is_me": False}  # unknown author: not ours
+        voters = [{"handle": v.get("handle"), "voted_at": v.get("voted_at")} for v in option.get("voters") or []
+                  if isinstance(v, Mapping)]  # fmt: skip
+        item: dict[str, Any] = {"option_id": _s(option.get("option_id")), "creator_handle": dict(creator)}
+        if option.get("text") not in (None, ""):  # empty on zero-retention lines and Linq's own reads
+            item["text"] = option["text"]
+        item["votes"] = len(voters)
+        item["voters"] = voters
+        out.append(item)
+    return out

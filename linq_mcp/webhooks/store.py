@@ -99,6 +99,7 @@ _INSERT_SQL = {n: _insert_sql(n) for n in _CHUNKS}
 _COLUMNS = "seq, received_at, source, event_json, raw_json"
 _CHECKPOINT_ROWS = 500  # ask the checkpointer to run after this many new rows
 _MAX_BATCH = 1000
+CLOSE_TIMEOUT = 5.0  # seconds aclose waits for the writer to finish the queue
 
 
 # --- loop wake-ups from other threads ------------------------------------------------------
@@ -293,7 +294,14 @@ class EventStore:
         return self._closed
 
     async def aclose(self) -> None:
-        """Finish queued writes, stop the threads and close every connection."""
+        """Finish queued writes, stop the threads and close every connection.
+
+        Shielded: closing usually happens while the owner is being cancelled (shutdown, Ctrl-C,
+        a host cancelling its lifespan), and an unshielded wait would stop at its first await,
+        leaving the threads running and the database open with its WAL behind. Bounded: a
+        writer stuck on another process's lock is left to finish on its own after
+        ``CLOSE_TIMEOUT`` seconds (its waiters were never acknowledged) rather than hang shutdown.
+        """
         if not self._started or self._closed:
             return
         self._closed = True
@@ -313,7 +321,8 @@ class EventStore:
                 if thread is not None:
                     thread.join()
 
-        await anyio.to_thread.run_sync(join)
+        with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            await anyio.to_thread.run_sync(join, abandon_on_cancel=True)
         with self._lock:
             readers, self._readers = self._readers, []
         for conn in readers:

@@ -106,3 +106,18 @@ def test_config_example_is_valid_and_complete() -> None:
     from linq_mcp.policy import SafetyConfig
 
     SafetyConfig.from_mapping(loaded["safety"]).validate()
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "0.01", "nan", "inf", "1e308"])
+def test_a_bad_poll_interval_exits_2_with_one_line_naming_the_flag_and_the_fix(value: str) -> None:
+    proc = run("--sandbox", f"--poll-interval={value}")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    [line] = proc.stderr.splitlines()
+    assert "--poll-interval" in line and "e.g. --poll-interval 10" in line
+
+
+def test_poll_interval_0_in_a_config_file_still_means_no_polling(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[events]\npoll_interval = 0\n")  # as config.example.toml documents it
+    assert settings_mod.load({}, environ={}, config_file=str(config)).poll_interval is None

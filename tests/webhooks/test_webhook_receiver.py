@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -208,3 +209,24 @@ async def test_route_function_refuses_an_oversize_body(store: EventStore) -> Non
 
 async def test_get_on_the_delivery_path_is_not_allowed(client: httpx.AsyncClient) -> None:
     assert (await client.get(PATH)).status_code == 405
+
+
+async def test_a_receiver_whose_host_cancels_its_lifespan_still_closes_the_database(db_path: Path) -> None:
+    app = create_receiver_app(EventStore(db_path), [SECRET], path=PATH)
+    received = anyio.Event()
+
+    async def host() -> None:  # an ASGI host running the app's lifespan in a task, as anyio-based servers do
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://receiver") as http:
+                body = body_of(message())
+                assert (await post(http, body, standard_headers(body))).status_code == 200
+            received.set()
+            await anyio.sleep_forever()
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(host)
+            await received.wait()
+            tg.cancel_scope.cancel()
+    # SQLite removes the -wal and -shm files when the last connection closes: nothing was left open.
+    assert sorted(p.name for p in db_path.parent.iterdir() if p.name.startswith(db_path.name)) == [db_path.name]
