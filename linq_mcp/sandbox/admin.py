@@ -132,7 +132,9 @@ async def inbound(ctx: Ctx) -> Reply:
     message = await messaging.receive(world, line_number, sender, built, chat=chat, trace_id=ctx.trace_id)
     if message is None:
         return Reply(200, {"dropped": True, "reason": "blocked", "message": None, "chat_id": None})
-    return Reply(200, {"dropped": False, "chat_id": message["chat_id"], "message": messaging.message_view(message)})
+    return Reply(
+        200, {"dropped": False, "chat_id": message["chat_id"], "message": messaging.message_view(world, message)}
+    )
 
 
 @router.get("/_sandbox/deliveries", "_admin_deliveries")
@@ -338,7 +340,7 @@ async def fail_message(ctx: Ctx) -> Reply:
     message = await failures.fail_message_now(
         world, ctx.path_params["message_id"], _code(body, "message"), _reason(body), then_delivered=then_delivered
     )
-    return Reply(200, {"message": messaging.message_view(message), "event": event_view(world.events[-1])})
+    return Reply(200, {"message": messaging.message_view(world, message), "event": event_view(world.events[-1])})
 
 
 @router.post("/_sandbox/lines/{phone_number}/status", "_admin_line_status")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from . import ratelimit
+from . import presign, ratelimit
 from .errors import LinqError, bad_phone, invalid, missing, not_found
 from .state import owned_by_caller, public
 
@@ -797,20 +797,28 @@ def new_message(
     return message
 
 
-def sent_view(message: Doc) -> Doc:
+def _presigned(world: World, message: Doc) -> Doc:
+    """A scrubbed copy whose media part URLs are freshly presigned for an hour (B.2)."""
+    view: Doc = scrub(message)
+    for part in view.get("parts") or []:
+        if part.get("type") == "media":
+            part["url"] = presign.media_url(world, part.get("url"))
+    return view
+
+
+def sent_view(world: World, message: Doc) -> Doc:
     """``SentMessage``: the shape send and create-chat return."""
     keys = (
         "id", "parts", "sent_at", "delivered_at", "delivery_status", "is_read", "created_at", "service",
         "preferred_service", "effect", "from_handle", "reply_to",
     )  # fmt: skip
-    full: Doc = scrub(message)
+    full = _presigned(world, message)
     return {k: full.get(k) for k in keys}
 
 
-def message_view(message: Doc) -> Doc:
+def message_view(world: World, message: Doc) -> Doc:
     """``Message``: the shape retrieve, list and thread return."""
-    view: Doc = scrub(message)
-    return view
+    return _presigned(world, message)
 
 
 # outbound -----------------------------------------------------------------------------------

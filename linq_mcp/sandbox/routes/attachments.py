@@ -3,7 +3,8 @@
 ``create_attachment`` returns an ``upload_url`` on the sandbox itself
 (``{public_base_url}/api/partner/_uploads/{id}?token=…``, valid 15 minutes) that takes
 the PUT of the raw bytes, and a ``download_url`` (``…/_files/{id}/{filename}``) that
-serves them once uploaded. Both are ``_public`` routes: no Bearer token, no faults, like
+serves them once uploaded (a message's media part hands out that URL presigned for an
+hour: ``presign``). Both are ``_public`` routes: no Bearer token, no faults, like
 presigned URLs. ``world.attachments[id]`` holds the API shape plus ``_uploaded``;
 ``world.uploads[id]`` the bytes.
 """
@@ -14,7 +15,7 @@ import hmac
 from typing import Any
 from urllib.parse import quote
 
-from .. import failures
+from .. import failures, presign
 from ..errors import LinqError, invalid, missing, not_found
 from ..router import Ctx, Reply, Router
 from ..state import CURRENT_PARTNER, World, owned_by_caller, public
@@ -167,6 +168,7 @@ async def download(ctx: Ctx) -> Reply:
     attachment = world.attachments.get(ctx.path_params["attachment_id"].lower())
     if attachment is None:
         raise not_found(2003, "Attachment", ctx.path_params["attachment_id"])
+    presign.check(world, attachment, ctx.query)
     data = world.uploads.get(attachment["id"])
     if data is None:
         raise LinqError(404, 2007, "Attachment not ready: its bytes have not been uploaded yet")

@@ -103,7 +103,7 @@ async def create_chat(ctx: Ctx) -> Reply:
                 "is_group": view["is_group"],
                 "handles": view["handles"],
                 "health_status": view["health_status"],
-                "message": messaging.sent_view(message),
+                "message": messaging.sent_view(ctx.world, message),
             }
         },
     )
@@ -358,7 +358,7 @@ async def send_message(ctx: Ctx) -> Reply:
     service = messaging.preflight_in_chat(world, chat, content, override_optout=override)
     parts = messaging.build_parts(world, content)
     message = await messaging.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=parts)
-    reply = Reply(202, {"chat_id": chat["id"], "message": messaging.sent_view(message)})
+    reply = Reply(202, {"chat_id": chat["id"], "message": messaging.sent_view(ctx.world, message)})
     idempotency.remember(world, scopes, reply, idempotency.fingerprint(ctx))
     return reply
 
@@ -370,7 +370,7 @@ async def list_messages(ctx: Ctx) -> Reply:
     chat = messaging.get_chat(world, ctx.path_params["chat_id"])
     items = [world.messages[m] for m in reversed(chat["_message_ids"]) if m in world.messages]
     page, next_cursor = messaging.paginate(items, ctx.query, 50)
-    return Reply(200, {"messages": [messaging.message_view(m) for m in page], "next_cursor": next_cursor})
+    return Reply(200, {"messages": [messaging.message_view(ctx.world, m) for m in page], "next_cursor": next_cursor})
 
 
 @router.post("/v3/chats/{chat_id}/voicememo", "send_voice_memo")

@@ -118,7 +118,7 @@ async def send_message_to_handles(ctx: Ctx) -> Reply:
             "from_selection": {"reason": reason, "reused_existing_chat": not created},
             "handles": messaging.chat_view(chat)["handles"],
             "is_group": chat["is_group"],
-            "message": messaging.sent_view(message),
+            "message": messaging.sent_view(ctx.world, message),
             "service": chat["service"],
             "previous_chat_id": previous_chat_id,
         },
@@ -130,7 +130,9 @@ async def send_message_to_handles(ctx: Ctx) -> Reply:
 # read / edit / delete -----------------------------------------------------------------------
 @router.get("/v3/messages/{message_id}", "get_message")
 async def get_message(ctx: Ctx) -> Reply:
-    return Reply(200, messaging.message_view(messaging.get_message(ctx.world, ctx.path_params["message_id"])))
+    return Reply(
+        200, messaging.message_view(ctx.world, messaging.get_message(ctx.world, ctx.path_params["message_id"]))
+    )
 
 
 @router.patch("/v3/messages/{message_id}", "edit_message")
@@ -183,7 +185,7 @@ async def edit_message(ctx: Ctx) -> Reply:
         trace_id=ctx.trace_id,
         phone_number=chat["_line"],
     )
-    return Reply(200, messaging.message_view(message))
+    return Reply(200, messaging.message_view(ctx.world, message))
 
 
 @router.delete("/v3/messages/{message_id}", "delete_message")
@@ -329,4 +331,4 @@ async def list_thread_messages(ctx: Ctx) -> Reply:
     if order == "desc":
         thread.reverse()
     page, next_cursor = messaging.paginate(thread, ctx.query, 50)
-    return Reply(200, {"messages": [messaging.message_view(m) for m in page], "next_cursor": next_cursor})
+    return Reply(200, {"messages": [messaging.message_view(ctx.world, m) for m in page], "next_cursor": next_cursor})

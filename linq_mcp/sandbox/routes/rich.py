@@ -233,7 +233,7 @@ async def update_app_card(ctx: Ctx) -> Reply:
     service = messaging.preflight_in_chat(world, chat, content)
     message = await messaging.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=[new_part])
     message["_replaces"] = original["id"]
-    return Reply(202, {"chat_id": chat["id"], "message": messaging.sent_view(message)})
+    return Reply(202, {"chat_id": chat["id"], "message": messaging.sent_view(ctx.world, message)})
 
 
 @router.patch("/v3/messages/{message_id}/reactions/{reaction_id}", "update_sticker_placement")
