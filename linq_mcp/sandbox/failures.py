@@ -13,7 +13,6 @@ timeline (``people._on_sent``) and the group-update timers (``routes/chats.py``)
 
 from __future__ import annotations
 
-import copy
 import random
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -163,19 +162,7 @@ async def _delivered_after_all(world: World, message: Doc, trace_id: str | None)
     if chat is None:
         return
     now = world.iso()
-    for handle in messaging.others(chat):
-        world.deliveries.append(
-            {
-                "to": handle["handle"],
-                "from": chat["_line"],
-                "chat_id": chat["id"],
-                "message_id": message["id"],
-                "kind": message.get("_kind", "message"),
-                "service": message["service"],
-                "parts": copy.deepcopy(message.get("parts") or []),
-                "at": now,
-            }
-        )
+    messaging.record_handsets_got(world, chat, message, now)
     if has_receipts(chat, message):
         message.update(
             delivery_status="delivered",

@@ -11,6 +11,7 @@ Stored chats and messages are API-shaped dicts with private ``_`` keys (see ``st
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -135,6 +136,23 @@ def others(chat: Doc) -> list[Doc]:
 
 def other_handles(chat: Doc) -> list[str]:
     return [h["handle"] for h in others(chat)]
+
+
+def record_handsets_got(world: World, chat: Doc, message: Doc, at: str) -> None:
+    """The message reached every other participant's phone: what `/_sandbox/deliveries` lists."""
+    for handle in others(chat):
+        world.deliveries.append(
+            {
+                "to": handle["handle"],
+                "from": chat["_line"],
+                "chat_id": chat["id"],
+                "message_id": message["id"],
+                "kind": message.get("_kind", "message"),
+                "service": message["service"],
+                "parts": copy.deepcopy(message.get("parts") or []),
+                "at": at,
+            }
+        )
 
 
 # services ------------------------------------------------------------------------------------

@@ -86,19 +86,7 @@ async def _on_sent(world: World, chat: Doc, message: Doc, trace_id: str | None) 
     now = world.iso()
     message.update(delivery_status="sent", sent_at=now, updated_at=now, _sent_ts=world.now())
     await _emit_progress(world, "sent", chat, message, trace_id)
-    for handle in messaging.others(chat):
-        world.deliveries.append(
-            {
-                "to": handle["handle"],
-                "from": chat["_line"],
-                "chat_id": chat["id"],
-                "message_id": message["id"],
-                "kind": message.get("_kind", "message"),
-                "service": message["service"],
-                "parts": copy.deepcopy(message.get("parts") or []),
-                "at": now,
-            }
-        )
+    messaging.record_handsets_got(world, chat, message, now)
     if chat["is_group"]:
         return
     world.scheduler.call_later(world.config.timing.delivered, partial(_on_delivered, world, chat, message, trace_id))
