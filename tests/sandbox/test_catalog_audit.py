@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sandbox_helpers import code, create, text
 from sandbox_oas import event_errors, webhook_schema
 
 from linq_mcp.sandbox.admin import advance_clock
@@ -28,21 +29,6 @@ TRACE = re.compile(r"\A[0-9a-f]{32}\Z")
 @pytest.fixture(autouse=True)
 def frozen(sandbox: Sandbox) -> None:
     sandbox.world.clock.freeze()
-
-
-def text(value: str, **extra: Any) -> dict[str, Any]:
-    return {"parts": [{"type": "text", "value": value}], **extra}
-
-
-def code(response: httpx.Response) -> tuple[int, int]:
-    return response.status_code, int(response.json()["error"]["code"])
-
-
-async def create(http: httpx.AsyncClient, to: list[str], message: dict[str, Any] | None = None) -> dict[str, Any]:
-    r = await http.post("/v3/chats", json={"from": LINE, "to": to, "message": message or text("hello")})
-    assert r.status_code == 201, r.text
-    chat: dict[str, Any] = r.json()["chat"]
-    return chat
 
 
 async def send(http: httpx.AsyncClient, chat_id: str, message: dict[str, Any], **body: Any) -> httpx.Response:

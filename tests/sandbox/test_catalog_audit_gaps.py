@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sandbox_helpers import code, text
 
 from linq_mcp.sandbox.admin import advance_clock
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
@@ -29,16 +30,8 @@ def frozen(sandbox: Sandbox) -> None:
     sandbox.world.clock.freeze()
 
 
-def text(value: str, **extra: Any) -> dict[str, Any]:
-    return {"parts": [{"type": "text", "value": value}], **extra}
-
-
 def media(url: str) -> dict[str, Any]:
     return {"parts": [{"type": "media", "url": url}]}
-
-
-def code(response: httpx.Response) -> tuple[int, int]:
-    return response.status_code, int(response.json()["error"]["code"])
 
 
 async def create(http: httpx.AsyncClient, to: list[str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from linq.types.chat_group_name_update_failed_webhook_event import ChatGroupName
 from linq.types.message_failed_webhook_event import MessageFailedWebhookEvent
 from linq.types.phone_number_status_updated_webhook_event import PhoneNumberStatusUpdatedWebhookEvent
 from linq.types.poll_failed_webhook_event import PollFailedWebhookEvent
+from sandbox_helpers import code
 from sandbox_oas import event_errors
 
 from linq_mcp.sandbox.admin import advance_clock
@@ -41,10 +42,6 @@ def text(value: str) -> dict[str, Any]:
 
 def events(sandbox: Sandbox, kind: str) -> list[Event]:
     return [e for e in sandbox.world.events if e.event_type == kind]
-
-
-def code(response: httpx.Response) -> tuple[int, int]:
-    return response.status_code, int(response.json()["error"]["code"])
 
 
 async def send_new(http: httpx.AsyncClient, to: list[str] | None = None) -> httpx.Response:

@@ -5,10 +5,9 @@ Each test states Linq's documented behaviour (api-catalog.md) and failed on the 
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
+from sandbox_helpers import code, create, text
 from sandbox_oas import event_errors
 
 from linq_mcp.sandbox.admin import advance_clock
@@ -22,21 +21,6 @@ OUTSIDER_SMS_ONLY = "+15557770009"  # outside the cast, last digit 9: SMS only
 @pytest.fixture(autouse=True)
 def frozen(sandbox: Sandbox) -> None:
     sandbox.world.clock.freeze()
-
-
-def text(value: str, **extra: Any) -> dict[str, Any]:
-    return {"parts": [{"type": "text", "value": value}], **extra}
-
-
-def code(response: httpx.Response) -> tuple[int, int]:
-    return response.status_code, int(response.json()["error"]["code"])
-
-
-async def create(http: httpx.AsyncClient, to: list[str], message: dict[str, Any] | None = None) -> dict[str, Any]:
-    r = await http.post("/v3/chats", json={"from": LINE, "to": to, "message": message or text("hello")})
-    assert r.status_code == 201, r.text
-    chat: dict[str, Any] = r.json()["chat"]
-    return chat
 
 
 def event_types(sandbox: Sandbox, message_id: str | None = None) -> list[str]:
