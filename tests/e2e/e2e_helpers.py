@@ -37,6 +37,20 @@ SAM = "+15551230002"  # SMS only, echoes
 STEVE = "+15551230003"  # replies STOP
 
 
+def policy(**overrides: Any) -> SafetyConfig:
+    """A careful policy (only Ava allowed, first contact confirmed) with generous caps."""
+    base: dict[str, Any] = {
+        "allow_recipients": (AVA,),
+        "confirm": "first_contact",
+        "max_sends_per_minute": 100,
+        "max_sends_per_hour": 100,
+        "max_sends_per_day": 100,
+        "max_sends_per_recipient_per_hour": 100,
+    }
+    base.update(overrides)
+    return SafetyConfig.from_mapping(base)
+
+
 @asynccontextmanager
 async def connected(
     sandbox: Sandbox, settings: Settings | None = None, era: str = "auto", **client_options: Any

@@ -13,25 +13,12 @@ from typing import Any
 import anyio
 import mcp.types as types
 import pytest
-from e2e_helpers import AVA, LINE, connected, data
+from e2e_helpers import AVA, LINE, connected, data, policy
 from mcp.shared.exceptions import MCPError
 
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.sandbox.app import Sandbox
 from linq_mcp.settings import Settings
-
-
-def policy(**overrides: Any) -> SafetyConfig:
-    base: dict[str, Any] = {
-        "allow_recipients": (AVA,),
-        "confirm": "first_contact",
-        "max_sends_per_minute": 100,
-        "max_sends_per_hour": 100,
-        "max_sends_per_day": 100,
-        "max_sends_per_recipient_per_hour": 100,
-    }
-    base.update(overrides)
-    return SafetyConfig.from_mapping(base)
 
 
 def settings_for(config: SafetyConfig) -> Settings:

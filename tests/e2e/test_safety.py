@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import httpx
 import mcp.types as types
-from e2e_helpers import AVA, LINE, SAM, connected, data
+from e2e_helpers import AVA, LINE, SAM, connected, data, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,19 +17,6 @@ from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
 from linq_mcp.sandbox.transport import SandboxTransport
 from linq_mcp.settings import Settings
-
-
-def policy(**overrides: Any) -> SafetyConfig:
-    base: dict[str, Any] = {
-        "allow_recipients": (AVA,),
-        "confirm": "first_contact",
-        "max_sends_per_minute": 100,
-        "max_sends_per_hour": 100,
-        "max_sends_per_day": 100,
-        "max_sends_per_recipient_per_hour": 100,
-    }
-    base.update(overrides)
-    return SafetyConfig.from_mapping(base)
 
 
 def settings_for(config: SafetyConfig, db: Path | None = None) -> Settings:
