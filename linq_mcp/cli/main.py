@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from linq_mcp.policy import SafetyConfigError
         from linq_mcp.server.runtime import MissingApiKey
         from linq_mcp.server.transports import CannotListen, UnsafeBind
-        from linq_mcp.tools.inventory import InventoryError
+        from linq_mcp.tools.registry import InventoryError
 
         mistakes = (MissingApiKey, SettingsError, InventoryError, UnsafeBind, SafetyConfigError, SandboxConfigError)
         if isinstance(exc, (*mistakes, CannotListen)):

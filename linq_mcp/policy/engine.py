@@ -54,6 +54,11 @@ class Policy:
         self._token_key = token_key or self._store.secret
         self._declines = Declines(db, self._token_key)
 
+    @property
+    def store_secret(self) -> bytes:
+        """The database's own secret (it keys the handle hashes): never to be emitted."""
+        return self._store.secret
+
     def close(self) -> None:
         self._declines.close()
         self._store.close()
