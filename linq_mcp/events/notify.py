@@ -17,13 +17,12 @@ from anyio.abc import TaskStatus
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 
 from ..webhooks import Event, EventStore
+from .specs import EVENTS_URI, INBOX_URI
 
 __all__ = ["EVENTS_URI", "INBOX_URI", "Notifier", "affected_uris", "chat_uris"]
 
 log = logging.getLogger("linq_mcp.events")
 
-EVENTS_URI = "linq://events"
-INBOX_URI = "linq://inbox"
 SEND_TIMEOUT = 5.0
 
 

@@ -15,52 +15,18 @@ import mcp.types as types
 from mcp.server import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from .notify import EVENTS_URI, INBOX_URI
 from .present import present_conversation, present_event, present_inbox_item
+from .specs import EVENTS_URI, INBOX_URI
 
 if TYPE_CHECKING:
     from .hub import EventHub
 
-__all__ = ["complete", "list_resources", "list_templates", "read_document", "read_resource", "subscribe", "unsubscribe"]
+__all__ = ["complete", "read_document", "read_resource", "subscribe", "unsubscribe"]
 
 JSON = "application/json"
 PAGE = 50
 _CHAT = re.compile(r"^linq://chats/([^/?#]+)/(events|conversation)$")
 _EVENT = re.compile(r"^linq://events/([^/?#]+)$")
-
-FIXED = [
-    types.Resource(
-        uri=EVENTS_URI,
-        name="events",
-        title="Recent Linq events",
-        description="Webhook/polled events, newest first: messages, delivery, reads, reactions, chat changes.",
-        mime_type=JSON,
-    ),
-    types.Resource(
-        uri=INBOX_URI,
-        name="inbox",
-        title="Unread inbound messages",
-        description="Inbound messages across chats not yet answered (a reply in the chat clears them).",
-        mime_type=JSON,
-    ),
-]
-TEMPLATES = [
-    types.ResourceTemplate(uri_template="linq://events/{event_id}", name="event", title="One event", mime_type=JSON),
-    types.ResourceTemplate(
-        uri_template="linq://chats/{chat_id}/events",
-        name="chat-events",
-        title="A chat's events",
-        description="The chat's events, newest first.",
-        mime_type=JSON,
-    ),
-    types.ResourceTemplate(
-        uri_template="linq://chats/{chat_id}/conversation",
-        name="conversation",
-        title="A chat as a thread",
-        description="Who said what and when, delivery/read state and reactions, oldest first.",
-        mime_type=JSON,
-    ),
-]
 
 
 def _not_found() -> MCPError:
@@ -115,16 +81,8 @@ async def _completions(hub: EventHub, name: str, prefix: str) -> list[str]:
     return list(seen)
 
 
-# The resources handlers the server registers (``server/handlers.py``): the fixed lists need
-# nothing opened; the others are given the events layer's hub once the runtime is open.
-
-
-async def list_resources(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
-    return types.ListResourcesResult(resources=FIXED)
-
-
-async def list_templates(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourceTemplatesResult:
-    return types.ListResourceTemplatesResult(resource_templates=TEMPLATES)
+# The resources handlers the server registers (``server/handlers.py``), given the events
+# layer's hub once the runtime is open (the fixed lists are in ``specs``: nothing opened).
 
 
 async def read_resource(hub: EventHub, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:

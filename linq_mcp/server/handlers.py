@@ -27,7 +27,7 @@ from mcp.shared.exceptions import MCPError
 from linq_mcp import __version__
 from linq_mcp.api.errors import ServerUnavailable
 from linq_mcp.config.redact import redact
-from linq_mcp.events import resources
+from linq_mcp.events import specs as event_specs
 from linq_mcp.server import prompts
 from linq_mcp.server.runtime import Runtime, Surface
 from linq_mcp.tools.asking import CONFIRM_SCHEMA, INPUT_KEY, REQUEST_STATE_TTL_SECONDS, AskPerson
@@ -213,19 +213,25 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
             return to_input_required(result)
         return to_call_result(result)
 
-    # Resources, subscriptions and completions read the events layer; the same rule as
-    # tool results holds for what they return: no secret out.
+    # Resources, subscriptions and completions read the events layer (imported with the
+    # runtime: it loads the store); the same rule as tool results holds: no secret out.
     async def read_resource(
         ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
+        from linq_mcp.events import resources
+
         result: types.ReadResourceResult = redact(await resources.read_resource(await events(), params))
         return result
 
     async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> types.EmptyResult:
+        from linq_mcp.events import resources
+
         await resources.subscribe(await events(), ctx, params)
         return types.EmptyResult()
 
     async def unsubscribe(ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams) -> types.EmptyResult:
+        from linq_mcp.events import resources
+
         await resources.unsubscribe(await events(), ctx, params)
         return types.EmptyResult()
 
@@ -235,6 +241,8 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
         return await (await events()).listen(ctx, params)
 
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> types.CompleteResult:
+        from linq_mcp.events import resources
+
         result: types.CompleteResult = redact(await resources.complete(await events(), params))
         return result
 
@@ -247,8 +255,8 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
         get_tool_input_schema=schemas.get,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
-        on_list_resources=resources.list_resources,
-        on_list_resource_templates=resources.list_templates,
+        on_list_resources=event_specs.list_resources,
+        on_list_resource_templates=event_specs.list_templates,
         on_read_resource=read_resource,
         on_subscribe_resource=subscribe,
         on_unsubscribe_resource=unsubscribe,
