@@ -1,5 +1,5 @@
-"""What the ``events`` tools and resources look like, apart from what they do: the events
-layer's own definitions, which the tool registry and the server read.
+"""What the ``events`` tools look like, apart from what they do: the events layer's own
+definitions, which the tool registry reads (plain data: no MCP types, nothing opened).
 
 Kept free of the store, the receiver and the API client so that a server can list its
 tools and answer ``initialize`` before any of those is opened.
@@ -8,8 +8,6 @@ tools and answer ``initialize`` before any of those is opened.
 from __future__ import annotations
 
 from typing import Any
-
-import mcp.types as types
 
 MAX_WAIT = 300.0
 # openai-agents' MCP client gives up after 5 s by default (client_session_timeout_seconds): a
@@ -91,50 +89,5 @@ TOOL_SPECS: tuple[dict[str, Any], ...] = (
 )
 
 
-# ---- resources ------------------------------------------------------------------------
-
 EVENTS_URI = "linq://events"
 INBOX_URI = "linq://inbox"
-JSON = "application/json"
-
-FIXED = [
-    types.Resource(
-        uri=EVENTS_URI,
-        name="events",
-        title="Recent Linq events",
-        description="Webhook/polled events, newest first: messages, delivery, reads, reactions, chat changes.",
-        mime_type=JSON,
-    ),
-    types.Resource(
-        uri=INBOX_URI,
-        name="inbox",
-        title="Unread inbound messages",
-        description="Inbound messages across chats not yet answered (a reply in the chat clears them).",
-        mime_type=JSON,
-    ),
-]
-TEMPLATES = [
-    types.ResourceTemplate(uri_template="linq://events/{event_id}", name="event", title="One event", mime_type=JSON),
-    types.ResourceTemplate(
-        uri_template="linq://chats/{chat_id}/events",
-        name="chat-events",
-        title="A chat's events",
-        description="The chat's events, newest first.",
-        mime_type=JSON,
-    ),
-    types.ResourceTemplate(
-        uri_template="linq://chats/{chat_id}/conversation",
-        name="conversation",
-        title="A chat as a thread",
-        description="Who said what and when, delivery/read state and reactions, oldest first.",
-        mime_type=JSON,
-    ),
-]
-
-
-async def list_resources(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
-    return types.ListResourcesResult(resources=FIXED)
-
-
-async def list_templates(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourceTemplatesResult:
-    return types.ListResourceTemplatesResult(resource_templates=TEMPLATES)

@@ -27,7 +27,7 @@ from mcp.shared.exceptions import MCPError
 from linq_mcp import __version__
 from linq_mcp.api.errors import ServerUnavailable
 from linq_mcp.config.redact import redact
-from linq_mcp.events import specs as event_specs
+from linq_mcp.events import listing
 from linq_mcp.server import prompts
 from linq_mcp.server.runtime import Runtime, Surface
 from linq_mcp.tools.asking import CONFIRM_SCHEMA, INPUT_KEY, REQUEST_STATE_TTL_SECONDS, AskPerson
@@ -255,8 +255,8 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
         get_tool_input_schema=schemas.get,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
-        on_list_resources=event_specs.list_resources,
-        on_list_resource_templates=event_specs.list_templates,
+        on_list_resources=listing.list_resources,
+        on_list_resource_templates=listing.list_templates,
         on_read_resource=read_resource,
         on_subscribe_resource=subscribe,
         on_unsubscribe_resource=unsubscribe,
