@@ -31,7 +31,7 @@ from linq_mcp.tools.call import Call, Gate, Observer, Proceed, Settlement, Stop
 from linq_mcp.tools.dialect import NO_ARGUMENTS
 from linq_mcp.tools.ledger import KeyReused, SendLedger, fingerprint
 from linq_mcp.tools.registry import Registry
-from linq_mcp.tools.results import ToolResult, error_result, success_result
+from linq_mcp.tools.results import ToolResult, error_result, stopped_result, success_result
 from linq_mcp.tools.tooldef import ToolDef
 from linq_mcp.tools.validation import ArgumentValidator, maps_from_pairs, without_nulls
 
@@ -118,9 +118,7 @@ class Pipeline:
                     return replayed
             verdict = await self.gate.decide(call, self.read) if self.gate is not None else Proceed(call.args)
             if isinstance(verdict, Stop):
-                if call.key is not None:
-                    verdict.result.structured.setdefault("idempotency_key", call.key)
-                return verdict.result
+                return stopped_result(verdict.result, key=call.key)
             request = build_request(call, verdict.args)
             return await self._send(call, request, verdict)
         except Exception as exc:  # the one place nothing may escape

@@ -15,7 +15,7 @@ from typing import Any
 
 from linq_mcp.api.errors import render_tool_error, tool_error
 
-__all__ = ["ToolResult", "error_result", "success_result"]
+__all__ = ["ToolResult", "error_result", "stopped_result", "success_result"]
 
 
 @dataclass
@@ -46,6 +46,13 @@ def success_result(
     if key is not None:
         structured["idempotency_key"] = key
     return ToolResult(structured)
+
+
+def stopped_result(result: ToolResult, *, key: str | None = None) -> ToolResult:
+    """What a call the safety layer stopped returns (refused, previewed, declined…), with its key."""
+    if key is not None and "idempotency_key" not in result.structured:
+        result.structured["idempotency_key"] = key
+    return result
 
 
 def error_result(exc: BaseException, *, key: str | None = None, deduplicated: bool = True) -> ToolResult:
