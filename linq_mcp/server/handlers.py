@@ -26,7 +26,8 @@ from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from linq_mcp import __version__
-from linq_mcp.api.errors import ServerUnavailable, tool_error
+from linq_mcp.api.errors import ServerUnavailable
+from linq_mcp.api.tool_errors import tool_error
 from linq_mcp.config.redact import redact
 from linq_mcp.server.runtime import Runtime
 from linq_mcp.tools.asking import CONFIRM_SCHEMA, INPUT_KEY, REQUEST_STATE_TTL_SECONDS, AskPerson

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from linq_mcp.api.client import ApiRequest, LinqClient
-from linq_mcp.api.errors import LinqMCPError, tool_error
+from linq_mcp.api.errors import LinqMCPError
+from linq_mcp.api.tool_errors import tool_error
 from linq_mcp.policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
 from linq_mcp.policy.fence import fence_record, fence_result
 from linq_mcp.tools.asking import (

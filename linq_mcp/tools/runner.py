@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from linq_mcp.api.errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
+from linq_mcp.api.errors import OutcomeUnknownError, ValidationFailed
+from linq_mcp.api.tool_errors import render_tool_error, tool_error
 from linq_mcp.api.wire import wire_problems
 from linq_mcp.tools.catalog import Catalog, Operation
 from linq_mcp.tools.dialect import NO_ARGUMENTS
