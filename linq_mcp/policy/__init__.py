@@ -2,8 +2,7 @@
 
 Typical wiring in the server::
 
-    config = SafetyConfig.layered(settings.safety, os.environ, args)   # flags > env > file
-    policy = Policy(config, db_path)
+    policy = Policy(settings.safety, db_path)   # the [safety] section of linq_mcp.config.settings
     decision = await policy.check(tool, effect, args, chat_participants=chat["handles"],
                                   confirm_supported=client_can_elicit)
     match decision:
@@ -31,7 +30,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from linq_mcp.policy.config import SafetyConfig, SafetyConfigError, add_arguments, describe
+    from linq_mcp.policy.config import SafetyConfig, SafetyConfigError, describe
     from linq_mcp.policy.confirm import TOKEN_TTL_SECONDS
     from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
     from linq_mcp.policy.engine import Policy
@@ -40,12 +39,11 @@ if TYPE_CHECKING:
     from linq_mcp.policy.previews import confirmation_prompt, preview
     from linq_mcp.policy.reach import CallReach, ToolReach, call_reach, tool_reach
 
-    from_args = SafetyConfig.from_args
 
 # Exports load on first use: a server answers ``initialize`` with only the config module
 # imported; the engine, its store and the previews load when the first call needs them.
 _WHERE = {
-    "SafetyConfig": "config", "SafetyConfigError": "config", "add_arguments": "config", "describe": "config",
+    "SafetyConfig": "config", "SafetyConfigError": "config", "describe": "config",
     "TOKEN_TTL_SECONDS": "confirm",
     "Allowed": "decision", "ConfirmationRequired": "decision", "Decision": "decision", "Refused": "decision",
     "Policy": "engine",
@@ -57,10 +55,8 @@ _WHERE = {
 
 
 def __getattr__(name: str) -> Any:
-    if name == "from_args":
-        value: Any = __getattr__("SafetyConfig").from_args
-    elif name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    if name in _WHERE:
+        value: Any = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
@@ -78,12 +74,10 @@ __all__ = [
     "SafetyConfig",
     "SafetyConfigError",
     "ToolReach",
-    "add_arguments",
     "call_reach",
     "confirmation_prompt",
     "describe",
     "fence_untrusted",
-    "from_args",
     "normalize_handle",
     "preview",
     "redact_inbound",

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,19 +48,9 @@ def database_path(settings: Settings) -> Path:
     return default_db_path()
 
 
-def safety_config(settings: Settings) -> SafetyConfig:
-    """flags/env/file were merged by the CLI into ``settings.safety`` when given; else env + file."""
-    if isinstance(settings.safety, SafetyConfig):
-        return settings.safety
-    return SafetyConfig.layered(dict(settings.safety) or None, os.environ)
-
-
 def effective(settings: Settings) -> tuple[Settings, SafetyConfig]:
-    """The settings with the safety file's say on payment credentials folded in."""
-    safety = safety_config(settings)
-    if safety.allow_payment_credentials and not settings.allow_payment_credentials:
-        settings = replace(settings, allow_payment_credentials=True)
-    return settings, safety
+    """The settings and their safety section (kept as a pair for the callers)."""
+    return settings, settings.safety
 
 
 def surface(settings: Settings) -> Surface:
