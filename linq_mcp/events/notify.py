@@ -62,9 +62,6 @@ class Notifier:
             if not subscribers:
                 del self._sessions[uri]
 
-    def subscriber_count(self, uri: str) -> int:
-        return len(self._sessions.get(uri, {}))
-
     async def publish(self, uris: Iterable[str]) -> None:
         for uri in uris:
             self.published += 1

@@ -43,7 +43,6 @@ TEXT_STYLES = {"bold", "italic", "strikethrough", "underline"}
 TEXT_ANIMATIONS = {"big", "small", "shake", "nod", "explode", "ripple", "bloom", "jitter"}
 TEAM_ID = re.compile(r"\A[A-Z0-9]{10}\Z")
 HEALTH_DOC = "https://docs.linqapp.com/channel/imessage/guides/chats/chat-health"
-SENT_STATES = ("sent", "delivered", "read")
 
 
 # handles and lookups --------------------------------------------------------------------------

@@ -13,7 +13,6 @@ is still to be opened, and hands every other request to the runtime once it is.
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
@@ -308,7 +307,3 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
     )
     server.middleware.append(request_state_boundary(surface.settings))
     return server
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -270,6 +270,3 @@ def create_receiver_app(
     app = Starlette(routes=receiver.routes(path), lifespan=lifespan)
     app.state.receiver = receiver
     return app
-
-
-RouteFunction = Callable[[Request], Awaitable[Response]]
