@@ -26,8 +26,9 @@ only when allowed) is ``linq_mcp.tools.inventory``'s job.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from linq_mcp._exports import lazy
 
 if TYPE_CHECKING:
     from linq_mcp.policy.config import SafetyConfig, SafetyConfigError, describe
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 # Exports load on first use: a server answers ``initialize`` with only the config module
 # imported; the engine, its store and the previews load when the first call needs them.
-_WHERE = {
+_WHERE: dict[str, str] = {
     "SafetyConfig": "config", "SafetyConfigError": "config", "describe": "config",
     "TOKEN_TTL_SECONDS": "confirm",
     "Allowed": "decision", "ConfirmationRequired": "decision", "Decision": "decision", "Refused": "decision",
@@ -52,15 +53,6 @@ _WHERE = {
     "confirmation_prompt": "previews", "preview": "previews",
     "CallReach": "reach", "ToolReach": "reach", "call_reach": "reach", "tool_reach": "reach",
 }  # fmt: skip
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value: Any = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
 
 
 __all__ = [
@@ -83,3 +75,5 @@ __all__ = [
     "redact_inbound",
     "tool_reach",
 ]
+
+__getattr__ = lazy(__name__, _WHERE)
