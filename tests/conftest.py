@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,6 +12,10 @@ import pytest
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
 from linq_mcp.sandbox.transport import SandboxTransport
+
+# The test folders' helper modules (e2e_helpers, events_helpers, ...) live in tests/helpers, imported by
+# their bare names; pyproject's mypy_path points mypy at the same folder, so they keep their types.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
 
 SANDBOX_BASE_URL = "http://sandbox.local/api/partner"
 

@@ -8,6 +8,7 @@ when those packages are installed (the ``compat`` extra); the dialect checker al
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import mcp.types as types
 import pytest
@@ -145,7 +146,7 @@ async def test_an_error_result_conforms_to_the_tools_output_schema(sandbox: Sand
     """The TypeScript SDK 1.x checks structuredContent against outputSchema even on isError."""
     async with connected(sandbox) as (client, _):
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        calls = {
+        calls: dict[str, dict[str, Any]] = {
             "get_chat": {"chat_id": UNKNOWN_CHAT},  # 404 from Linq
             "get_message": {"message_id": "not-a-uuid"},  # validation
             "send_message": {"chat_id": UNKNOWN_CHAT, "message": {"parts": [{"type": "text", "value": "hi"}]}},
