@@ -21,6 +21,8 @@ details leak into them.
 from __future__ import annotations
 
 import builtins
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -43,10 +45,23 @@ __all__ = [
     "PolicyTx",
     "Store",
     "StoreUnavailable",
+    "handle_key",
+    "send_identity",
 ]
 
 T = TypeVar("T")
 LedgerState = Literal["pending", "done", "unknown"]
+
+
+def handle_key(secret: bytes, handle: str) -> str:
+    """A stable, non-reversible key for a canonical handle (both backends store only these)."""
+    return hmac.new(secret, b"handle\0" + handle.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def send_identity(secret: bytes, tool: str, idempotency_key: str, handles: Iterable[str]) -> str:
+    """One send's identity: the same tool, key and recipients are the same send."""
+    text = "\0".join([tool, idempotency_key, *sorted(handles)])
+    return hmac.new(secret, b"send\0" + text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class StoreUnavailable(Exception):
@@ -207,7 +222,9 @@ class PolicyState(Protocol):
 
     async def release(self, send_id: int) -> None: ...
 
-    async def remember_decline(self, call_key: str, now: float) -> None: ...
+    async def remember_decline(self, call_key: str, now: float, forget_before: float) -> None:
+        """Remember a declined call (and forget declines older than ``forget_before``)."""
+        ...
 
     async def declined_at(self, call_key: str, since: float) -> float | None: ...
 
