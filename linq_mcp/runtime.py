@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .client import LinqClient
     from .runner import ToolRunner
     from .sandbox.app import Sandbox
+    from .store.base import Store
 
 log = logging.getLogger("linq_mcp")
 
@@ -68,6 +69,8 @@ class Runtime:
     policy_description: str | None = None
     # Starlette routes the HTTP transport mounts before ``/`` (e.g. the webhook receiver).
     http_routes: list[Any] = field(default_factory=list)
+    # The shared state (events, policy, ledger; SQLite or PostgreSQL), once assembled: ``health()``.
+    store: Store | None = None
 
     def server_handlers(self) -> dict[str, Any]:
         return {name: factory(self) for name, factory in self.handler_factories.items()}

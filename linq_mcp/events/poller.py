@@ -28,7 +28,8 @@ import anyio
 
 from ..client import ApiRequest, LinqClient
 from ..errors import LinqMCPError, RateLimitError
-from ..webhooks import EventStore, normalise
+from ..store.base import EventLog
+from ..webhooks import normalise
 
 __all__ = ["Poller", "polled_event_id"]
 
@@ -136,7 +137,7 @@ def _reaction_data(r: Mapping[str, Any], m: Mapping[str, Any], chat_id: str) -> 
 class Poller:
     """One polling loop over one account; ``run`` forever, or ``poll_once`` for a round."""
 
-    def __init__(self, client: LinqClient, store: EventStore, interval: float) -> None:
+    def __init__(self, client: LinqClient, store: EventLog, interval: float) -> None:
         self.client = client
         self.store = store
         self.interval = max(0.05, float(interval))

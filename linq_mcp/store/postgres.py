@@ -38,14 +38,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from importlib import resources
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import anyio.to_thread
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from linq_mcp.redact import register_secret
 from linq_mcp.store.base import (
     KeyReused,
     LedgerEntry,
@@ -57,11 +55,12 @@ from linq_mcp.store.base import (
 )
 from linq_mcp.store.eventsql import COLUMNS, list_filter, read_filter
 from linq_mcp.store.fanout import MAX_BATCH, Job, Listener, Subscription, complete, wait_for
+from linq_mcp.store.url import parse_url
 from linq_mcp.webhooks.conversation import Conversation, merge_conversation
 from linq_mcp.webhooks.events import Event, EventSource, event_from_json
 from linq_mcp.webhooks.store import EventPage
 
-__all__ = ["PostgresStore", "migrate", "migrations", "parse_url"]
+__all__ = ["PostgresStore", "migrate", "migrations"]
 
 T = TypeVar("T")
 log = logging.getLogger("linq_mcp.store")
@@ -86,38 +85,6 @@ def lock_key(name: str) -> int:
 MIGRATIONS_LOCK = lock_key("migrations")
 EVENTS_LOCK = lock_key("events")
 POLICY_LOCK = lock_key("policy")
-
-
-# --- the URL ----------------------------------------------------------------------------------
-
-
-def parse_url(url: str) -> tuple[str, str]:
-    """``(conninfo, display)``: what psycopg connects with, and the URL fit to print.
-
-    The password is registered with ``linq_mcp.redact`` so no log line or result carries it.
-    Raises ``ValueError`` with the fix for a URL that is not a PostgreSQL one.
-    """
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise ValueError("--store must be a URL like postgresql://user:password@host:5432/dbname") from None
-    if parts.scheme not in ("postgresql", "postgres") or not (parts.hostname or parts.path.strip("/")):
-        raise ValueError(
-            "--store (LINQ_MCP_STORE_URL, [store] url) must be a URL like "
-            "postgresql://user:password@host:5432/dbname; "
-            f"got one starting {(parts.scheme or text[:12])!r}. Leave it unset to use the SQLite file"
-        )
-    if parts.password:
-        register_secret(parts.password)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host + (f":{port}" if port else "")
-    if parts.username:
-        netloc = f"{parts.username}{':***' if parts.password else ''}@{netloc}"
-    return text, urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -188,9 +155,10 @@ def _row_event(row: Sequence[Any]) -> Event:
 class PgEventLog:
     """The event log on PostgreSQL; the same contract as ``linq_mcp.webhooks.EventStore``."""
 
-    def __init__(self, pool: ConnectionPool[Any], conninfo: str) -> None:
+    def __init__(self, pool: ConnectionPool[Any], conninfo: str, prepare: Callable[[], object]) -> None:
         self._pool = pool
         self._conninfo = conninfo
+        self._prepare = prepare  # migrates and opens the pool (idempotent): the log can be opened alone
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._listeners: set[Listener] = set()
@@ -216,6 +184,7 @@ class PgEventLog:
         with self._lock:
             if self._started:
                 return
+            self._prepare()
             with self._pool.connection() as conn:
                 self._known_seq = self._top(conn)
             self._writer = threading.Thread(target=self._write_loop, name="linq-pg-events-writer", daemon=True)
@@ -816,7 +785,7 @@ class PostgresStore:
             check=ConnectionPool.check_connection,  # a connection killed while idle is replaced, not handed out
             name="linq-mcp",
         )
-        self._events = PgEventLog(self._pool, self.conninfo)
+        self._events = PgEventLog(self._pool, self.conninfo, self.open_sync)
         self._ledger = PgLedger(self._pool)
         self._policy: PgPolicyState | None = None
         self.roles: set[str] = set()  # the roles this process leads now
