@@ -10,8 +10,9 @@ from ..webhooks import WebhookReceiver
 from .notify import Notifier
 
 if TYPE_CHECKING:
+    from linq_mcp.server.runtime import Runtime
+
     from ..policy import Policy
-    from ..runtime import Runtime
 
 
 @dataclass

@@ -26,9 +26,10 @@ from typing import Any
 
 import anyio
 
-from ..client import ApiRequest, LinqClient
-from ..errors import LinqMCPError, RateLimitError
-from ..store.base import EventLog
+from linq_mcp.api.client import ApiRequest, LinqClient
+from linq_mcp.api.errors import LinqMCPError, RateLimitError
+from linq_mcp.store.base import EventLog
+
 from ..webhooks import normalise
 
 __all__ = ["Poller", "polled_event_id"]

@@ -27,7 +27,7 @@ from typing import TypeVar
 
 import anyio.to_thread
 
-from linq_mcp import db
+from linq_mcp.store import db
 from linq_mcp.store.base import PolicyTx, handle_key, send_identity
 
 T = TypeVar("T")

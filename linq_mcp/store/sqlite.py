@@ -22,8 +22,8 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from linq_mcp import db
 from linq_mcp.policy.store import PolicyStore
+from linq_mcp.store import db
 from linq_mcp.store.base import KeyReused, LedgerEntry, LedgerState, StoreUnavailable
 from linq_mcp.webhooks.store import EventStore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from linq_mcp.redact import register_secret
+from linq_mcp.config.redact import register_secret
 
 __all__ = ["parse_url"]
 
@@ -12,7 +12,7 @@ __all__ = ["parse_url"]
 def parse_url(url: str) -> tuple[str, str]:
     """``(conninfo, display)``: what psycopg connects with, and the URL fit to print.
 
-    The password is registered with ``linq_mcp.redact`` so no log line or result carries it.
+    The password is registered with ``linq_mcp.config.redact`` so no log line or result carries it.
     Raises ``ValueError`` with the fix for a URL that is not a PostgreSQL one.
     """
     text = url.strip()

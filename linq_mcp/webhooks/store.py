@@ -32,9 +32,11 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from .. import db, paths
-from ..store.eventsql import COLUMNS, list_filter, read_filter
-from ..store.fanout import MAX_BATCH, Job, Listener, Subscription, complete, wait_for
+from linq_mcp.config import paths
+from linq_mcp.store import db
+from linq_mcp.store.eventsql import COLUMNS, list_filter, read_filter
+from linq_mcp.store.fanout import MAX_BATCH, Job, Listener, Subscription, complete, wait_for
+
 from .conversation import Conversation, merge_conversation
 from .events import Event, EventSource, event_from_json
 
@@ -116,7 +118,7 @@ class EventPage:
 
 
 class EventStore:
-    """Durable, deduplicated webhook events over SQLite (``linq_mcp.db``)."""
+    """Durable, deduplicated webhook events over SQLite (``linq_mcp.store.db``)."""
 
     def __init__(self, path: str | Path | None = None, *, watch_interval: float = 0.05) -> None:
         self.path = Path(path) if path is not None else paths.default_db_path()

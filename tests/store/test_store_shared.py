@@ -9,9 +9,9 @@ import anyio
 import pytest
 from store_helpers import NewStore, inbound, two
 
-from linq_mcp.ledger import fingerprint
 from linq_mcp.policy import Allowed, ConfirmationRequired, Policy, Refused, SafetyConfig
 from linq_mcp.store import KeyReused
+from linq_mcp.tools.ledger import fingerprint
 from linq_mcp.webhooks import Event
 
 SEND = "send_message_to_handles"
