@@ -141,9 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from linq_mcp.config.settings import SettingsError
         from linq_mcp.server.runtime import MissingApiKey
         from linq_mcp.server.transports import CannotListen, UnsafeBind
+        from linq_mcp.store import StoreUnavailable
         from linq_mcp.tools.inventory import InventoryError
 
-        mistakes = (MissingApiKey, SettingsError, InventoryError, UnsafeBind, SandboxConfigError)
+        mistakes = (MissingApiKey, SettingsError, InventoryError, UnsafeBind, SandboxConfigError, StoreUnavailable)
         if isinstance(exc, (*mistakes, CannotListen)):
             print(f"linq-mcp: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -30,7 +30,7 @@ __all__ = ["OPTIONS", "Option", "Settings", "SettingsError", "add_arguments", "l
 DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
 # Polling faster than once a second spends the rate limit for nothing; slower than daily is not a fallback.
 POLL_INTERVAL_RANGE = (1.0, 86400.0)
-SECRET_FIELDS = frozenset({"api_key", "auth_token", "secret", "webhook_secrets"})
+SECRET_FIELDS = frozenset({"api_key", "auth_token", "secret", "webhook_secrets", "store_url"})
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -75,6 +75,8 @@ class Settings:
     exclude_tools: tuple[str, ...] = ()
     read_only: bool = False
     allow_payment_credentials: bool = False
+    # storage: a postgresql:// URL shared by replicas (linq_mcp/store); the SQLite file when unset
+    store_url: str | None = None
     # events
     db_path: str | None = None
     webhook_secrets: tuple[str, ...] = ()
@@ -175,6 +177,13 @@ class Settings:
             raise ValueError("must start with https://")
         return value
 
+    @field_validator("store_url")
+    @classmethod
+    def _store_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            store_display(value)
+        return value
+
     @model_validator(mode="after")
     def _safety_holds(self) -> Settings:
         self.safety.validate()
@@ -191,10 +200,19 @@ class Settings:
             value = getattr(self, f.name)
             if f.name == "webhook_secrets":
                 value = f"{len(value)} set"
+            elif f.name == "store_url" and value:
+                value = store_display(value)
             elif f.name in SECRET_FIELDS:
                 value = "set" if value else "unset"
             out[f.name] = value
         return out
+
+
+def store_display(url: str) -> str:
+    """The store URL fit to print (password hidden; the password is registered for redaction)."""
+    from linq_mcp.store.url import parse_url
+
+    return parse_url(url)[1]  # ValueError names what is wrong with the URL
 
 
 # ---------------------------------------------------------------------------------- the options
@@ -382,6 +400,15 @@ OPTIONS: tuple[Option, ...] = (
         "--db-path",
         "SQLite file for events and counters",
         group="events",
+    ),
+    Option(
+        "store_url",
+        "[store] url",
+        ("LINQ_MCP_STORE_URL",),
+        "--store",
+        "postgresql://… shared by replicas (default: the SQLite file)",
+        "postgresql://linq@db.internal/linq",
+        "events",
     ),
     Option("webhook_secrets", "[events] webhook_secrets", ("LINQ_WEBHOOK_SECRET",), group="events"),
     Option(
