@@ -223,10 +223,10 @@ async def _webhooks(http: httpx.AsyncClient, settings: Settings) -> list[Check]:
 
 
 def _last_event(db: Path) -> str:
-    from linq_mcp.cli.webhook_commands import _store_stats
+    from linq_mcp.cli.webhook_commands import store_stats
 
     try:
-        stats = _store_stats(db)
+        stats = store_stats(db)
     except Exception as exc:  # a locked or foreign file: report, never crash the checklist
         return f"event store {db} unreadable ({type(exc).__name__})"
     if not stats.get("last"):
@@ -309,7 +309,7 @@ def render(checks: list[Check]) -> str:
 
 
 def run_doctor(args: argparse.Namespace, flags: Mapping[str, Any]) -> int:
-    from linq_mcp.cli.main import configure_logging
+    from linq_mcp.cli.logs import configure_logging
 
     configure_logging("error")
     checks = anyio.run(diagnose, flags, args)

@@ -10,12 +10,12 @@ stdout carries protocol only; everything human goes to stderr.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from linq_mcp import __version__
+from linq_mcp.cli.logs import configure_logging
 
 EXIT_USAGE = 2
 
@@ -78,18 +78,6 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
     from linq_mcp.config.settings import flags_of
 
     return flags_of(args)
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, level.upper(), logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    from linq_mcp.config.redact import redact_logs
-
-    redact_logs()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -151,7 +151,7 @@ async def _setup(settings: Settings, url: str, events: list[str]) -> int:
 
 
 # status ------------------------------------------------------------------------------------
-def _store_stats(path: Path) -> dict[str, Any]:
+def store_stats(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {"total": 0}
     conn = db.connect(path)
@@ -209,7 +209,7 @@ async def _status(settings: Settings) -> int:
             print(f"  not checked: {error}")
         else:
             raise
-    stats = await anyio.to_thread.run_sync(_store_stats, path)
+    stats = await anyio.to_thread.run_sync(store_stats, path)
     print(f"Event store: {path}")
     print(f"  events: {stats['total']}")
     if stats.get("last"):
