@@ -490,12 +490,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if option.flag is None:
             continue
         group = groups[option.group]
+        metavar = option.flag.removeprefix("--").upper().replace("-", "_")
         if option.switch:
             group.add_argument(option.flag, dest=option.target, action="store_true", default=None, help=option.help)
         elif option.repeat:
-            group.add_argument(option.flag, dest=option.target, action="append", metavar="VALUE", help=option.help)
+            group.add_argument(option.flag, dest=option.target, action="append", metavar=metavar, help=option.help)
         else:
-            group.add_argument(option.flag, dest=option.target, help=option.help)
+            group.add_argument(option.flag, dest=option.target, metavar=metavar, help=option.help)
 
 
 def flags_of(namespace: argparse.Namespace) -> dict[str, Any]:
