@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,6 +12,12 @@ import pytest
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
 from linq_mcp.sandbox.transport import SandboxTransport
+from linq_mcp.store import Store, make_store
+
+# The test folders' helper modules (e2e_helpers, events_helpers, ...) live in tests/helpers, imported by
+# their bare names; pyproject's mypy_path points mypy at the same folder, so they keep their types.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
+from pg_helpers import fresh_database  # noqa: E402  (found through the line above)
 
 SANDBOX_BASE_URL = "http://sandbox.local/api/partner"
 
@@ -47,3 +55,28 @@ async def sdk(sandbox: Sandbox) -> AsyncIterator[object]:
         yield client
     finally:
         await client.close()
+
+
+# --- the two stores ------------------------------------------------------------------------------
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test (dropped afterwards); see ``pg_helpers``."""
+    yield from fresh_database()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each store-facing test runs on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def new_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[], Store]:
+    """``new_store()``: another store instance (think: another process) on this test's shared database."""
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    path = tmp_path / "store.sqlite3"
+    return lambda: make_store(url, path)

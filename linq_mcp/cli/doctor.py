@@ -43,25 +43,13 @@ class Check:
     fix: str | None = None
 
 
-def _load(flags: Mapping[str, Any], args: argparse.Namespace | None) -> Settings:
-    import dataclasses
-
-    from linq_mcp.config import settings as settings_mod
-    from linq_mcp.policy import SafetyConfig
-
-    settings = settings_mod.load(flags)
-    safety = SafetyConfig.layered(dict(settings.safety) or None, os.environ, args)
-    return dataclasses.replace(settings, safety=safety)
-
-
 async def diagnose(flags: Mapping[str, Any], args: argparse.Namespace | None = None) -> list[Check]:
-    from linq_mcp.config.settings import SettingsError
-    from linq_mcp.policy import SafetyConfigError
+    from linq_mcp.config import settings as settings_mod
 
     checks: list[Check] = []
     try:
-        settings = _load(flags, args)
-    except (SettingsError, SafetyConfigError) as exc:
+        settings = settings_mod.load(flags)
+    except settings_mod.SettingsError as exc:
         checks.append(Check("configuration", FAIL, str(exc), "correct that setting (flag, environment or file)"))
         checks.append(_data_dir(None))
         checks += _clients()
@@ -235,10 +223,10 @@ async def _webhooks(http: httpx.AsyncClient, settings: Settings) -> list[Check]:
 
 
 def _last_event(db: Path) -> str:
-    from linq_mcp.cli.webhook_commands import _store_stats
+    from linq_mcp.cli.webhook_commands import store_stats
 
     try:
-        stats = _store_stats(db)
+        stats = store_stats(db)
     except Exception as exc:  # a locked or foreign file: report, never crash the checklist
         return f"event store {db} unreadable ({type(exc).__name__})"
     if not stats.get("last"):
@@ -264,9 +252,7 @@ def _data_dir(settings: Settings | None) -> Check:
 
 
 def _policy_line(settings: Settings) -> str:
-    from linq_mcp.policy import SafetyConfig
-
-    safety = settings.safety if isinstance(settings.safety, SafetyConfig) else SafetyConfig()
+    safety = settings.safety
     parts = ["read-only" if settings.read_only else "sends allowed"]
     n = len(safety.allow_recipients)
     parts.append(f"recipients: {n} allow pattern(s)" if n else "recipients: anyone")
@@ -323,7 +309,7 @@ def render(checks: list[Check]) -> str:
 
 
 def run_doctor(args: argparse.Namespace, flags: Mapping[str, Any]) -> int:
-    from linq_mcp.cli.main import configure_logging
+    from linq_mcp.cli.logs import configure_logging
 
     configure_logging("error")
     checks = anyio.run(diagnose, flags, args)

@@ -10,54 +10,20 @@ stdout carries protocol only; everything human goes to stderr.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from linq_mcp import __version__
+from linq_mcp.cli.logs import configure_logging
 
 EXIT_USAGE = 2
 
 
 def _serve_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("serving")
-    g.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or Streamable HTTP")
-    g.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
-    g.add_argument("--port", type=int, help="HTTP port (default 8000)")
-    g.add_argument("--stateless", action="store_true", default=None, help="stateless HTTP (for replicas)")
-    g.add_argument("--auth-token", dest="auth_token", help="require this Bearer token on /mcp")
-    g.add_argument("--allowed-host", dest="allowed_hosts", action="append", help="extra Host header allowed")
-    g.add_argument("--allowed-origin", dest="allowed_origins", action="append", help="Origin allowed")
-    g = p.add_argument_group("Linq")
-    g.add_argument("--sandbox", action="store_true", default=None, help="use the embedded simulator (no account)")
-    g.add_argument("--sandbox-config", dest="sandbox_config", help="TOML file shaping the simulated world")
-    g.add_argument("--seed", dest="sandbox_seed", type=int, help="sandbox random seed")
-    g.add_argument("--base-url", dest="base_url", help="Linq API base URL")
-    g.add_argument("--config", dest="config_file", help="TOML config file (see config.example.toml)")
-    g = p.add_argument_group("tools")
-    g.add_argument(
-        "--toolsets",
-        help="comma-separated: default, all (all but payments and deprecated), messaging, groups, payments, ...",
-    )
-    g.add_argument("--tools", help="comma-separated extra tools to enable")
-    g.add_argument("--exclude-tools", dest="exclude_tools", help="comma-separated tools to hide")
-    g.add_argument("--read-only", dest="read_only", action="store_true", default=None, help="only read tools")
-    g.add_argument(
-        "--allow-payment-credentials",
-        dest="allow_payment_credentials",
-        action="store_true",
-        default=None,
-        help="expose get_payment_credentials (off by default)",
-    )
-    g = p.add_argument_group("events")
-    g.add_argument("--db-path", dest="db_path", help="SQLite file for events and counters")
-    g.add_argument("--webhooks-port", dest="webhooks_port", type=int, help="run a webhook receiver on this port")
-    g.add_argument("--poll-interval", dest="poll_interval", type=float, help="poll active chats every S seconds")
-    p.add_argument("--log-level", dest="log_level", help="debug, info, warning (default), error")
-    from linq_mcp.policy import add_arguments as add_safety_arguments
+    from linq_mcp.config.settings import add_arguments
 
-    add_safety_arguments(p)
+    add_arguments(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,56 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SETTINGS_FLAGS = (
-    "transport",
-    "host",
-    "port",
-    "stateless",
-    "auth_token",
-    "allowed_hosts",
-    "allowed_origins",
-    "sandbox",
-    "sandbox_config",
-    "sandbox_seed",
-    "base_url",
-    "config_file",
-    "toolsets",
-    "tools",
-    "exclude_tools",
-    "read_only",
-    "allow_payment_credentials",
-    "db_path",
-    "webhooks_port",
-    "poll_interval",
-    "log_level",
-)
-
-
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {name: getattr(args, name, None) for name in _SETTINGS_FLAGS}
+    from linq_mcp.config.settings import flags_of
 
-
-def _with_safety(settings: Any, args: argparse.Namespace) -> Any:
-    """The [safety] policy from its three sources: flags > environment > file."""
-    import dataclasses
-    import os
-
-    from linq_mcp.policy import SafetyConfig
-
-    safety = SafetyConfig.layered(dict(settings.safety) or None, os.environ, args)
-    return dataclasses.replace(settings, safety=safety)
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, level.upper(), logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    from linq_mcp.config.redact import redact_logs
-
-    redact_logs()
+    return flags_of(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -186,7 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from linq_mcp.config import settings as settings_mod
 
         settings = settings_mod.load(_flags(args))
-        settings = _with_safety(settings, args)
         if settings.sandbox:
             _check_sandbox_config(settings.sandbox_config)
         configure_logging(settings.log_level)
@@ -208,12 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
             exc = exc.exceptions[0]  # a task group's wrapping of the one real error
         from linq_mcp.config.settings import SettingsError
-        from linq_mcp.policy import SafetyConfigError
         from linq_mcp.server.runtime import MissingApiKey
         from linq_mcp.server.transports import CannotListen, UnsafeBind
+        from linq_mcp.store import StoreUnavailable
         from linq_mcp.tools.registry import InventoryError
 
-        mistakes = (MissingApiKey, SettingsError, InventoryError, UnsafeBind, SafetyConfigError, SandboxConfigError)
+        mistakes = (MissingApiKey, SettingsError, InventoryError, UnsafeBind, SandboxConfigError, StoreUnavailable)
         if isinstance(exc, (*mistakes, CannotListen)):
             print(f"linq-mcp: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -1,29 +1,53 @@
-"""Settings, from three places in a fixed precedence: flags > environment > TOML file.
+"""Settings: one typed model, one definition per option, read from flags > environment > TOML.
 
-Each setting has one name, used in the TOML file (``[section] key``), as a flag
-(``--key``) and, where it makes sense, as an environment variable. The ``[safety]``
-section is kept raw here and interpreted by ``linq_mcp.policy``.
+``OPTIONS`` is the only list of options: each names its settings field once, with its
+TOML key, its environment variables and its flag. ``add_arguments`` builds the
+command-line flags from it, ``load`` reads the three sources through it, and the
+``Settings`` model (a pydantic dataclass, with the ``[safety]`` section as a nested
+``SafetyConfig``) checks every value. Whatever the source, a bad value gives the same
+one-line ``SettingsError``: where the value came from, what is wrong, every spelling of
+the option and an example.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import ConfigDict, ValidationError, field_validator, model_validator
+from pydantic.dataclasses import dataclass as model
+
+from linq_mcp.policy.config import SafetyConfig
+
+__all__ = ["OPTIONS", "Option", "Settings", "SettingsError", "add_arguments", "load", "read_file"]
 
 DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
 # Polling faster than once a second spends the rate limit for nothing; slower than daily is not a fallback.
 POLL_INTERVAL_RANGE = (1.0, 86400.0)
+SECRET_FIELDS = frozenset({"api_key", "auth_token", "secret", "webhook_secrets", "store_url"})
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 class SettingsError(ValueError):
     """A bad configuration value; the message names the setting and the fix."""
 
 
-@dataclass(frozen=True)
+def _strings(raw: Any) -> Any:
+    """A list from TOML, or a comma-separated string from a flag or the environment."""
+    if isinstance(raw, str):
+        return tuple(v.strip() for v in raw.split(",") if v.strip())
+    if isinstance(raw, list | tuple):
+        return tuple(str(v).strip() for v in raw if str(v).strip())
+    return raw
+
+
+@model(frozen=True, config=ConfigDict(extra="forbid"))
 class Settings:
     # the Linq API
     api_key: str | None = None
@@ -36,7 +60,7 @@ class Settings:
     sandbox_config: str | None = None
     sandbox_seed: int | None = None
     # serving
-    transport: str = "stdio"  # stdio | http
+    transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
     stateless: bool = False
@@ -51,6 +75,8 @@ class Settings:
     exclude_tools: tuple[str, ...] = ()
     read_only: bool = False
     allow_payment_credentials: bool = False
+    # storage: a postgresql:// URL shared by replicas (linq_mcp/store); the SQLite file when unset
+    store_url: str | None = None
     # events
     db_path: str | None = None
     webhook_secrets: tuple[str, ...] = ()
@@ -58,8 +84,110 @@ class Settings:
     poll_interval: float | None = None
     # misc
     log_level: str = "warning"
-    safety: Any = field(default_factory=dict)  # the raw [safety] table, or a merged SafetyConfig
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
     config_file: str | None = None
+
+    @field_validator(
+        "allowed_hosts", "allowed_origins", "toolsets", "tools", "exclude_tools", "webhook_secrets", mode="before"
+    )
+    @classmethod
+    def _lists(cls, raw: Any) -> Any:
+        return _strings(raw)
+
+    @field_validator("sandbox", "stateless", "read_only", "allow_payment_credentials", mode="before")
+    @classmethod
+    def _flag(cls, raw: Any) -> Any:
+        if isinstance(raw, str):
+            text = raw.strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError("use true or false")
+        return raw
+
+    @field_validator("transport", mode="before")
+    @classmethod
+    def _transport(cls, raw: Any) -> Any:
+        if raw not in ("stdio", "http"):
+            raise ValueError("use stdio or http")
+        return raw
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 <= value < 65536:
+            raise ValueError("use a port number from 0 to 65535")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: float) -> float:
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError("use a positive number of seconds")
+        return value
+
+    @field_validator("max_retries")
+    @classmethod
+    def _retries(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("use 0 or more")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    @field_validator("auth_token")
+    @classmethod
+    def _auth_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                "the auth token is blank: set a real secret, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset it"
+            )
+        return value.strip() if value is not None else None  # a pasted token's newline is not part of it
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value.strip()) < 32:
+            raise ValueError(
+                "must be at least 32 characters of random text "
+                '(e.g. python -c "import secrets; print(secrets.token_hex(32))"), or unset to use a generated one'
+            )
+        return value
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _poll_interval(cls, value: float | None) -> float | None:
+        """Seconds between polls, or None for no polling. NaN and infinity fail the range check too."""
+        low, high = POLL_INTERVAL_RANGE
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"use a number of seconds from {low:g} to {high:g}, or leave it out to rely on webhooks")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https://")
+        return value
+
+    @field_validator("store_url")
+    @classmethod
+    def _store_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            store_display(value)
+        return value
+
+    @model_validator(mode="after")
+    def _safety_holds(self) -> Settings:
+        self.safety.validate()
+        return self
 
     @property
     def is_loopback(self) -> bool:
@@ -70,93 +198,317 @@ class Settings:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("api_key", "auth_token", "secret"):
-                value = "set" if value else "unset"
-            elif f.name == "webhook_secrets":
+            if f.name == "webhook_secrets":
                 value = f"{len(value)} set"
+            elif f.name == "store_url" and value:
+                value = store_display(value)
+            elif f.name in SECRET_FIELDS:
+                value = "set" if value else "unset"
             out[f.name] = value
         return out
 
 
-# TOML layout: section -> {key: settings field}
-_FILE_KEYS: dict[str, dict[str, str]] = {
-    "linq": {"api_key": "api_key", "base_url": "base_url", "timeout": "timeout", "max_retries": "max_retries"},
-    "sandbox": {"enabled": "sandbox", "config": "sandbox_config", "seed": "sandbox_seed"},
-    "server": {
-        "transport": "transport",
-        "host": "host",
-        "port": "port",
-        "stateless": "stateless",
-        "auth_token": "auth_token",
-        "allowed_hosts": "allowed_hosts",
-        "allowed_origins": "allowed_origins",
-        "toolsets": "toolsets",
-        "tools": "tools",
-        "exclude_tools": "exclude_tools",
-        "read_only": "read_only",
-        "allow_payment_credentials": "allow_payment_credentials",
-        "log_level": "log_level",
-    },
-    "events": {
-        "db_path": "db_path",
-        "webhook_secrets": "webhook_secrets",
-        "webhooks_port": "webhooks_port",
-        "poll_interval": "poll_interval",
-    },
+def store_display(url: str) -> str:
+    """The store URL fit to print (password hidden; the password is registered for redaction)."""
+    from linq_mcp.store.url import parse_url
+
+    return parse_url(url)[1]  # ValueError names what is wrong with the URL
+
+
+# ---------------------------------------------------------------------------------- the options
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its settings field and every way to set it."""
+
+    name: str  # the Settings field, or "safety.<key>"
+    toml: str | None  # "[section] key"; None: not in the file
+    env: tuple[str, ...] = ()  # the first one set wins
+    flag: str | None = None
+    help: str = ""
+    example: str = ""
+    group: str = "Linq"
+    repeat: bool = False  # the flag is given once per value (else one comma-separated value)
+    switch: bool = False  # the flag takes no value (sets true)
+    dest: str = ""  # argparse destination; defaults to the field name
+
+    @property
+    def target(self) -> str:
+        return self.dest or self.name.replace(".", "__")
+
+    def spellings(self) -> str:
+        names = [n for n in (self.flag, *self.env, self.toml) if n]
+        return ", ".join(names)
+
+    def fix(self) -> str:
+        if not self.example:
+            return ""
+        if self.flag and not self.switch:
+            return f" (e.g. {self.flag} {self.example})"
+        return f" (e.g. {self.toml.rsplit(' ', 1)[-1] if self.toml else self.name} = {self.example})"
+
+
+def _safety(key: str, flag: str, help_text: str, example: str, *, repeat: bool = False) -> Option:
+    return Option(
+        f"safety.{key}",
+        f"[safety] {key}",
+        (f"LINQ_MCP_{key.upper()}",),
+        flag,
+        help_text,
+        example,
+        group="safety",
+        repeat=repeat,
+    )
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("api_key", "[linq] api_key", ("LINQ_API_V3_API_KEY", "LINQ_API_KEY")),
+    Option(
+        "base_url", "[linq] base_url", ("LINQ_API_V3_BASE_URL",), "--base-url", "Linq API base URL", DEFAULT_BASE_URL
+    ),
+    Option("timeout", "[linq] timeout", example="30"),
+    Option("max_retries", "[linq] max_retries", example="3"),
+    Option(
+        "sandbox",
+        "[sandbox] enabled",
+        ("LINQ_MCP_SANDBOX",),
+        "--sandbox",
+        "use the embedded simulator (no account)",
+        "true",
+        switch=True,
+    ),
+    Option("sandbox_config", "[sandbox] config", (), "--sandbox-config", "TOML file shaping the simulated world"),
+    Option("sandbox_seed", "[sandbox] seed", (), "--seed", "sandbox random seed", "7"),
+    Option("config_file", None, ("LINQ_MCP_CONFIG",), "--config", "TOML config file (see config.example.toml)"),
+    Option(
+        "transport",
+        "[server] transport",
+        ("LINQ_MCP_TRANSPORT",),
+        "--transport",
+        "stdio (default) or http (Streamable HTTP)",
+        "http",
+        "serving",
+    ),
+    Option(
+        "host",
+        "[server] host",
+        ("LINQ_MCP_HOST",),
+        "--host",
+        "HTTP bind address (default 127.0.0.1)",
+        "127.0.0.1",
+        "serving",
+    ),
+    Option("port", "[server] port", ("LINQ_MCP_PORT",), "--port", "HTTP port (default 8000)", "8000", "serving"),
+    Option(
+        "stateless",
+        "[server] stateless",
+        (),
+        "--stateless",
+        "stateless HTTP (for replicas)",
+        "true",
+        "serving",
+        switch=True,
+    ),
+    Option(
+        "auth_token",
+        "[server] auth_token",
+        ("LINQ_MCP_AUTH_TOKEN",),
+        "--auth-token",
+        "require this Bearer token on /mcp",
+        group="serving",
+    ),
+    Option(
+        "allowed_hosts",
+        "[server] allowed_hosts",
+        (),
+        "--allowed-host",
+        "extra Host header allowed",
+        group="serving",
+        repeat=True,
+    ),
+    Option(
+        "allowed_origins",
+        "[server] allowed_origins",
+        (),
+        "--allowed-origin",
+        "Origin allowed",
+        group="serving",
+        repeat=True,
+    ),
+    Option("secret", None, ("LINQ_MCP_SECRET",)),
+    Option(
+        "toolsets",
+        "[server] toolsets",
+        ("LINQ_MCP_TOOLSETS",),
+        "--toolsets",
+        "comma-separated: default, all (all but payments and deprecated), messaging, groups, payments, ...",
+        "default,rich",
+        "tools",
+    ),
+    Option(
+        "tools",
+        "[server] tools",
+        ("LINQ_MCP_TOOLS",),
+        "--tools",
+        "comma-separated extra tools to enable",
+        "send_reaction",
+        "tools",
+    ),
+    Option(
+        "exclude_tools",
+        "[server] exclude_tools",
+        ("LINQ_MCP_EXCLUDE_TOOLS",),
+        "--exclude-tools",
+        "comma-separated tools to hide",
+        "delete_chat",
+        "tools",
+    ),
+    Option(
+        "read_only",
+        "[server] read_only",
+        ("LINQ_MCP_READ_ONLY",),
+        "--read-only",
+        "only read tools",
+        "true",
+        "tools",
+        switch=True,
+    ),
+    Option(
+        "allow_payment_credentials",
+        "[server] allow_payment_credentials",
+        ("LINQ_MCP_ALLOW_PAYMENT_CREDENTIALS",),
+        "--allow-payment-credentials",
+        "expose get_payment_credentials (returns card secrets; off by default)",
+        "true",
+        "tools",
+        switch=True,
+    ),
+    Option(
+        "log_level",
+        "[server] log_level",
+        ("LINQ_MCP_LOG_LEVEL",),
+        "--log-level",
+        "debug, info, warning (default), error",
+        "info",
+        "serving",
+    ),
+    Option(
+        "db_path",
+        "[events] db_path",
+        ("LINQ_MCP_DB_PATH",),
+        "--db-path",
+        "SQLite file for events and counters",
+        group="events",
+    ),
+    Option(
+        "store_url",
+        "[store] url",
+        ("LINQ_MCP_STORE_URL",),
+        "--store",
+        "postgresql://… shared by replicas (default: the SQLite file)",
+        "postgresql://linq@db.internal/linq",
+        "events",
+    ),
+    Option("webhook_secrets", "[events] webhook_secrets", ("LINQ_WEBHOOK_SECRET",), group="events"),
+    Option(
+        "webhooks_port",
+        "[events] webhooks_port",
+        (),
+        "--webhooks-port",
+        "run a webhook receiver on this port",
+        "8080",
+        "events",
+    ),
+    Option(
+        "poll_interval",
+        "[events] poll_interval",
+        ("LINQ_MCP_POLL_INTERVAL",),
+        "--poll-interval",
+        "poll active chats every S seconds",
+        "10",
+        "events",
+    ),
+    _safety(
+        "allow_recipients",
+        "--allow-recipient",
+        "Only these handles may be reached (repeatable): +15551234567, +1555*, a@b.com, *@example.com.",
+        "+1555*",
+        repeat=True,
+    ),
+    _safety(
+        "block_recipients",
+        "--block-recipient",
+        "Never reach these handles (repeatable); beats --allow-recipient.",
+        "+15550000000",
+        repeat=True,
+    ),
+    _safety(
+        "confirm",
+        "--confirm",
+        "When a send needs the person's confirmation: never, first_contact, always.",
+        "first_contact",
+    ),
+    _safety(
+        "confirm_fallback",
+        "--confirm-fallback",
+        "Where the client cannot ask the person: 'token' (the assistant relays a confirm_token) or 'refuse'.",
+        "refuse",
+    ),
+    _safety("inbound", "--inbound", "all, or allowlisted (withholds text from strangers).", "allowlisted"),
+    _safety("max_sends_per_minute", "--max-sends-per-minute", "Send cap per minute.", "10"),
+    _safety("max_sends_per_hour", "--max-sends-per-hour", "Send cap per hour.", "100"),
+    _safety("max_sends_per_day", "--max-sends-per-day", "Send cap per day.", "500"),
+    _safety(
+        "max_sends_per_recipient_per_hour", "--max-sends-per-recipient-per-hour", "Sends per recipient per hour.", "20"
+    ),
+    _safety("max_group_size", "--max-group-size", "Largest group the assistant may create or grow.", "10"),
+    _safety("default_region", "--default-region", "Region for national-format numbers (e.g. US, GB).", "US"),
+)
+
+_BY_NAME = {option.name: option for option in OPTIONS}
+_BY_TOML: dict[str, dict[str, Option]] = {}
+for _option in OPTIONS:
+    if _option.toml:
+        _section, _key = _option.toml[1:].split("] ")
+        _BY_TOML.setdefault(_section, {})[_key] = _option
+IGNORED_SECTIONS = ("sandbox_world",)  # read by the sandbox, not by the server
+
+_GROUPS = {
+    "serving": None,
+    "Linq": None,
+    "tools": None,
+    "events": None,
+    "safety": "Whom the assistant may text, how often, and with what checks.",
 }
 
-_ENV_KEYS: dict[str, str] = {
-    "LINQ_API_V3_BASE_URL": "base_url",
-    "LINQ_MCP_AUTH_TOKEN": "auth_token",
-    "LINQ_MCP_SECRET": "secret",
-    "LINQ_MCP_TOOLSETS": "toolsets",
-    "LINQ_MCP_TOOLS": "tools",
-    "LINQ_MCP_EXCLUDE_TOOLS": "exclude_tools",
-    "LINQ_MCP_READ_ONLY": "read_only",
-    "LINQ_MCP_SANDBOX": "sandbox",
-    "LINQ_MCP_TRANSPORT": "transport",
-    "LINQ_MCP_HOST": "host",
-    "LINQ_MCP_PORT": "port",
-    "LINQ_MCP_DB_PATH": "db_path",
-    "LINQ_MCP_POLL_INTERVAL": "poll_interval",
-    "LINQ_MCP_LOG_LEVEL": "log_level",
-}
 
-_TYPES: dict[str, type] = {f.name: f.type for f in fields(Settings)}  # type: ignore[misc]
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every option that has a flag. Defaults are ``None``: ``load`` sees only flags actually given."""
+    groups = {name: parser.add_argument_group(name, text) for name, text in _GROUPS.items()}
+    for option in OPTIONS:
+        if option.flag is None:
+            continue
+        group = groups[option.group]
+        metavar = option.flag.removeprefix("--").upper().replace("-", "_")
+        if option.switch:
+            group.add_argument(option.flag, dest=option.target, action="store_true", default=None, help=option.help)
+        elif option.repeat:
+            group.add_argument(option.flag, dest=option.target, action="append", metavar=metavar, help=option.help)
+        else:
+            group.add_argument(option.flag, dest=option.target, metavar=metavar, help=option.help)
 
 
-def _coerce(name: str, value: Any, source: str) -> Any:
-    """Turn a file/env/flag value into the field's type, or say exactly what is wrong."""
-    kind = str(_TYPES[name])
-    try:
-        if "tuple" in kind:
-            if isinstance(value, str):
-                return tuple(v.strip() for v in value.split(",") if v.strip())
-            if isinstance(value, list | tuple):
-                return tuple(str(v) for v in value)
-            raise TypeError
-        if kind.startswith("bool"):
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError
-        if "int" in kind and "float" not in kind:
-            if value is None or value == "":
-                return None if "None" in kind else 0
-            return int(value)
-        if "float" in kind:
-            if value is None or value == "":
-                return None if "None" in kind else 0.0
-            return float(value)
-        if value is None:
-            return None
-        return str(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{source}: {name} has a bad value {value!r} (expected {kind})") from None
+def flags_of(namespace: argparse.Namespace) -> dict[str, Any]:
+    """The options given as flags in ``namespace``, by option name."""
+    found: dict[str, Any] = {}
+    for option in OPTIONS:
+        if option.flag is not None and getattr(namespace, option.target, None) is not None:
+            found[option.name] = getattr(namespace, option.target)
+    return found
+
+
+# ---------------------------------------------------------------------------------- loading
 
 
 def read_file(path: str | Path) -> dict[str, Any]:
@@ -169,49 +521,45 @@ def read_file(path: str | Path) -> dict[str, Any]:
         raise SettingsError(f"--config {path}: not valid TOML ({exc})") from None
 
 
-def from_file(data: Mapping[str, Any], source: str = "config file") -> dict[str, Any]:
-    values: dict[str, Any] = {}
+def from_file(data: Mapping[str, Any], source: str = "config file") -> dict[str, tuple[Any, str]]:
+    """The file's values by option name, each with where it came from."""
+    values: dict[str, tuple[Any, str]] = {}
     for section, table in data.items():
-        if section == "safety":
-            values["safety"] = dict(table)
-            continue
-        keys = _FILE_KEYS.get(section)
+        keys = _BY_TOML.get(section)
         if keys is None:
-            if section in ("sandbox_world",):
+            if section in IGNORED_SECTIONS:
                 continue
-            raise SettingsError(f"{source}: unknown section [{section}]; known: {', '.join([*_FILE_KEYS, 'safety'])}")
+            raise SettingsError(f"{source}: unknown section [{section}]; known: {', '.join(_BY_TOML)}")
         if not isinstance(table, Mapping):
             raise SettingsError(f"{source}: [{section}] must be a table")
         for key, value in table.items():
-            target = keys.get(key)
-            if target is None:
+            option = keys.get(key)
+            if option is None:
                 raise SettingsError(f"{source}: unknown key {key!r} in [{section}]; known: {', '.join(keys)}")
-            values[target] = _coerce(target, value, f"{source} [{section}]")
-    return _zero_is_off(values)
+            values[option.name] = (value, f"{source} [{section}] {key}")
+    return values
 
 
-def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    key = environ.get("LINQ_API_V3_API_KEY") or environ.get("LINQ_API_KEY")
-    if key:
-        values["api_key"] = key.strip()
-    secret = environ.get("LINQ_WEBHOOK_SECRET")
-    if secret:
-        values["webhook_secrets"] = tuple(s.strip() for s in secret.split(",") if s.strip())
-    for env, name in _ENV_KEYS.items():
-        if environ.get(env):
-            values[name] = _coerce(name, environ[env], f"environment {env}")
-    return _zero_is_off(values)
+def from_env(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+    """The environment's values by option name; empty variables are unset (blank ones are not)."""
+    values: dict[str, tuple[Any, str]] = {}
+    for option in OPTIONS:
+        for name in option.env:
+            raw = environ.get(name)
+            if raw:
+                values[option.name] = (raw.strip() if option.name == "api_key" else raw, f"environment {name}")
+                break
+    return values
 
 
-def _zero_is_off(values: dict[str, Any]) -> dict[str, Any]:
+def _zero_is_off(values: dict[str, tuple[Any, str]]) -> None:
     """``poll_interval = 0`` in a file or the environment is documented as "off" (config.example.toml).
 
     Only there: a flag is left out to mean off, so ``--poll-interval 0`` is refused like any bad value.
     """
-    if values.get("poll_interval") == 0:
-        values["poll_interval"] = None
-    return values
+    found = values.get("poll_interval")
+    if found is not None and str(found[0]).strip() in ("0", "0.0"):
+        values["poll_interval"] = (None, found[1])
 
 
 def load(
@@ -219,82 +567,79 @@ def load(
     environ: Mapping[str, str] | None = None,
     config_file: str | None = None,
 ) -> Settings:
-    """Merge the three sources. ``flags`` holds only the flags the user actually gave."""
+    """Merge the three sources: flags > environment > file. ``flags`` holds only the flags given."""
     environ = os.environ if environ is None else environ
-    flags = {k: v for k, v in (flags or {}).items() if v is not None}
-    path = config_file or flags.get("config_file") or environ.get("LINQ_MCP_CONFIG")
-    merged: dict[str, Any] = {}
+    given = {k: v for k, v in (flags or {}).items() if v is not None}
+    unknown = sorted(set(given) - set(_BY_NAME))
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}")
+    path = config_file or given.get("config_file") or environ.get("LINQ_MCP_CONFIG")
+    merged: dict[str, tuple[Any, str]] = {}
     if path:
-        merged.update(from_file(read_file(path), f"config {path}"))
-        merged["config_file"] = str(path)
-    merged.update(from_env(environ))
-    for name, value in flags.items():
-        if name not in _TYPES:
-            continue
-        merged[name] = _coerce(name, value, f"--{name.replace('_', '-')}") if name != "safety" else value
-    if merged.get("api_key"):
-        merged.setdefault("api_key_source", _key_source(flags, environ, path))
+        file_values = from_file(read_file(path), f"config {path}")
+        _zero_is_off(file_values)
+        merged.update(file_values)
+        merged["config_file"] = (str(path), "--config")
+    env_values = from_env(environ)
+    _zero_is_off(env_values)
+    merged.update(env_values)
+    for name, value in given.items():
+        flag = _BY_NAME[name].flag
+        merged[name] = (value, flag or name)
+    if merged.get("api_key", (None, ""))[0]:
+        merged["api_key_source"] = (_key_source(merged["api_key"][1], environ, path), "")
     else:
         _from_linq_cli(merged, environ)
-    if isinstance(merged.get("auth_token"), str):
-        merged["auth_token"] = merged["auth_token"].strip()  # a pasted token's newline is not part of it
-    settings = replace(Settings(), **merged)
-    validate(settings)
-    return settings
+    return build(merged)
 
 
-def _key_source(flags: Mapping[str, Any], environ: Mapping[str, str], path: Any) -> str:
+def build(values: Mapping[str, tuple[Any, str]]) -> Settings:
+    """``Settings`` from values by option name (each with its origin), or one clear ``SettingsError``."""
+    top: dict[str, Any] = {}
+    safety: dict[str, Any] = {}
+    for name, (value, _) in values.items():
+        if name.startswith("safety."):
+            safety[name.removeprefix("safety.")] = value
+        else:
+            top[name] = value
+    try:
+        section = SafetyConfig(**safety)
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc, values, "safety.")) from None
+    try:
+        return Settings(**top, safety=section)
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc, values)) from None
+
+
+def _explain(exc: ValidationError, values: Mapping[str, tuple[Any, str]], prefix: str = "") -> str:
+    """The first bad value, in the same words whatever its source."""
+    error = exc.errors()[0]
+    name = prefix + str(error["loc"][0]) if error["loc"] else ""
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    option = _BY_NAME.get(name)
+    if option is None:  # a check across keys (the safety caps, inbound = "allowlisted")
+        return reason
+    value, origin = values.get(name, (None, option.spellings()))
+    shown = "the value given" if name in SECRET_FIELDS else repr(value)
+    return f"{origin}: {shown} is not allowed: {reason}{option.fix()}. Set it with {option.spellings()}"
+
+
+def _key_source(origin: str, environ: Mapping[str, str], path: Any) -> str:
     from linq_mcp.config.credentials import env_key_source
 
-    if flags.get("api_key"):
-        return "--api-key"
-    return env_key_source(environ) or f"config {path} [linq] api_key"
+    if origin.startswith("environment"):
+        return env_key_source(environ) or origin
+    if origin.startswith("config"):
+        return f"config {path} [linq] api_key"
+    return "--api-key"
 
 
-def _from_linq_cli(merged: dict[str, Any], environ: Mapping[str, str]) -> None:
+def _from_linq_cli(merged: dict[str, tuple[Any, str]], environ: Mapping[str, str]) -> None:
     """No key anywhere else: the Linq CLI's ``~/.linq/config.json`` (``LINQ_PROFILE``), as Linq's own server does."""
     from linq_mcp.config.credentials import read_linq_cli
 
     found = read_linq_cli(environ)
     if found is not None and found.token:
-        merged["api_key"] = found.token
-        merged["api_key_source"] = found.source
-
-
-def validate(settings: Settings) -> None:
-    if settings.transport not in ("stdio", "http"):
-        raise SettingsError(f"transport must be 'stdio' or 'http', got {settings.transport!r}")
-    if not (0 <= settings.port < 65536):
-        raise SettingsError(f"port must be 0-65535, got {settings.port}")
-    if settings.secret is not None and len(settings.secret.strip()) < 32:
-        raise SettingsError(
-            "LINQ_MCP_SECRET must be at least 32 characters of random text "
-            '(e.g. python -c "import secrets; print(secrets.token_hex(32))"), or unset to use a generated one'
-        )
-    if settings.max_retries < 0:
-        raise SettingsError("max_retries must be 0 or more")
-    if settings.timeout <= 0:
-        raise SettingsError("timeout must be a positive number of seconds")
-    if settings.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
-        raise SettingsError(f"log_level must be debug, info, warning, error or critical; got {settings.log_level!r}")
-    if settings.auth_token is not None and not settings.auth_token.strip():
-        raise SettingsError(
-            "the auth token (LINQ_MCP_AUTH_TOKEN or --auth-token) is blank: set a real secret, e.g. the output "
-            "of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset it"
-        )
-    _check_poll_interval(settings.poll_interval)
-    if not settings.base_url.startswith(("http://", "https://")):
-        raise SettingsError(f"base_url must start with https:// (got {settings.base_url!r})")
-
-
-def _check_poll_interval(value: float | None) -> None:
-    """Seconds between polls, or None for no polling (a file's or the environment's 0 means None).
-
-    NaN and infinity fail the range check too: neither is a number of seconds.
-    """
-    low, high = POLL_INTERVAL_RANGE
-    if value is not None and not low <= value <= high:
-        raise SettingsError(
-            f"--poll-interval (LINQ_MCP_POLL_INTERVAL, [events] poll_interval) must be a number of seconds "
-            f"from {low:g} to {high:g}, e.g. --poll-interval 10; got {value:g}. Leave it out to rely on webhooks"
-        )
+        merged["api_key"] = (found.token, found.source)
+        merged["api_key_source"] = (found.source, "")

@@ -6,7 +6,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..webhooks import EventStore, WebhookReceiver
+from ..store.base import EventLog, Store
+from ..webhooks import WebhookReceiver
 from .notify import Notifier
 
 if TYPE_CHECKING:
@@ -17,8 +18,9 @@ if TYPE_CHECKING:
 
 @dataclass(eq=False)
 class EventHub:
-    store: EventStore
+    store: EventLog
     policy: Policy | None = None  # the safety policy in force: fences what others wrote
+    shared: Store | None = None  # the whole store (leadership, health), when served
     notifier: Notifier = field(default_factory=Notifier)
     receiver: WebhookReceiver | None = None
     sandbox_subscription_id: str | None = None

@@ -16,7 +16,8 @@ import anyio
 from anyio.abc import TaskStatus
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 
-from ..webhooks import Event, EventStore
+from ..store.base import EventLog
+from ..webhooks import Event
 from .specs import EVENTS_URI, INBOX_URI
 
 __all__ = ["EVENTS_URI", "INBOX_URI", "Notifier", "affected_uris", "chat_uris"]
@@ -61,9 +62,6 @@ class Notifier:
             if not subscribers:
                 del self._sessions[uri]
 
-    def subscriber_count(self, uri: str) -> int:
-        return len(self._sessions.get(uri, {}))
-
     async def publish(self, uris: Iterable[str]) -> None:
         for uri in uris:
             self.published += 1
@@ -78,7 +76,7 @@ class Notifier:
                     if subscribers is not None:
                         subscribers.pop(key, None)
 
-    async def follow(self, store: EventStore, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def follow(self, store: EventLog, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Publish the URIs each batch of newly stored events affects (also other processes' writes)."""
         after: int | None = None
         started = False

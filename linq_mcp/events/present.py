@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from linq_mcp.api.errors import error_info
+from linq_mcp.api.codes import error_info
 from linq_mcp.policy.fence import fence_record
 
 from ..policy import Policy

@@ -7,7 +7,8 @@ Events reach the store by one or more of:
 - HTTP transport: ``POST /webhooks/linq`` on the MCP server (the layer's ``http_routes``);
 - stdio with ``--webhooks-port N``: the receiver alone on 127.0.0.1:N;
 - ``--poll-interval S``: the polling fallback;
-- another process (``linq-mcp webhooks serve``) writing the same database file.
+- another process (``linq-mcp webhooks serve``, or another replica) writing the same store;
+  its events wake this one's subscribers too (``linq_mcp.store``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from starlette.applications import Starlette
 from linq_mcp.api.client import ApiRequest, LinqClient
 from linq_mcp.api.errors import LinqMCPError
 from linq_mcp.config.redact import register_secret
+from linq_mcp.store.base import Store
 
-from ..webhooks import EventStore, WebhookReceiver
+from ..webhooks import WebhookReceiver
 from .hub import EventHub
 from .notify import INBOX_URI
 from .poller import Poller
@@ -159,14 +161,16 @@ class EventsLayer:
 
 
 @contextlib.asynccontextmanager
-async def wire(base: Base, db_path: Path, policy: Policy | None) -> AsyncIterator[EventsLayer]:
-    """Open the store and start the ways events arrive; background work lives while the context does."""
+async def wire(base: Base, shared: Store, db_path: Path, policy: Policy | None) -> AsyncIterator[EventsLayer]:
+    """Register everything on the opened store; background work lives while the context does.
+
+    ``db_path`` locates the webhook secrets file (beside the SQLite file, whichever store is used).
+    """
     from linq_mcp.server.runtime import Layer
 
     settings = base.settings
-    store = EventStore(db_path)
-    await store.open()
-    hub = EventHub(store=store, policy=policy)
+    store = shared.events
+    hub = EventHub(store=store, policy=policy, shared=shared)
     secrets = configured_secrets(settings, db_path)
     receiver = hub.receiver = WebhookReceiver(store, secrets)
     events = EventsLayer(
@@ -195,10 +199,9 @@ async def wire(base: Base, db_path: Path, policy: Policy | None) -> AsyncIterato
             if settings.poll_interval:
                 poller = Poller(base.client, store, settings.poll_interval)
                 hub.info["poller"] = poller
-                tg.start_soon(poller.run)
+                tg.start_soon(shared.lead, "poller", poller.run)  # one poller across the store's processes
             yield events
             tg.cancel_scope.cancel()
     finally:
         if sandbox is not None:
             sandbox.webhook_transport = None
-        await store.aclose()

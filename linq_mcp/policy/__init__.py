@@ -2,8 +2,7 @@
 
 Typical wiring in the server::
 
-    config = SafetyConfig.layered(settings.safety, os.environ, args)   # flags > env > file
-    policy = Policy(config, db_path)
+    policy = Policy(settings.safety, db_path)   # the [safety] section of linq_mcp.config.settings
     decision = await policy.check(tool, effect, args, chat_participants=chat["handles"],
                                   confirm_supported=client_can_elicit)
     match decision:
@@ -27,11 +26,12 @@ only when allowed) is the tool registry's job (``linq_mcp.tools.registry``).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from linq_mcp._exports import lazy
 
 if TYPE_CHECKING:
-    from linq_mcp.policy.config import SafetyConfig, SafetyConfigError, add_arguments, describe
+    from linq_mcp.policy.config import SafetyConfig, SafetyConfigError, describe
     from linq_mcp.policy.confirm import TOKEN_TTL_SECONDS
     from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
     from linq_mcp.policy.engine import Policy
@@ -40,12 +40,11 @@ if TYPE_CHECKING:
     from linq_mcp.policy.previews import confirmation_prompt, preview
     from linq_mcp.policy.reach import CallReach, ToolReach, call_reach, tool_reach
 
-    from_args = SafetyConfig.from_args
 
 # Exports load on first use: a server answers ``initialize`` with only the config module
 # imported; the engine, its store and the previews load when the first call needs them.
-_WHERE = {
-    "SafetyConfig": "config", "SafetyConfigError": "config", "add_arguments": "config", "describe": "config",
+_WHERE: dict[str, str] = {
+    "SafetyConfig": "config", "SafetyConfigError": "config", "describe": "config",
     "TOKEN_TTL_SECONDS": "confirm",
     "Allowed": "decision", "ConfirmationRequired": "decision", "Decision": "decision", "Refused": "decision",
     "Policy": "engine",
@@ -54,17 +53,6 @@ _WHERE = {
     "confirmation_prompt": "previews", "preview": "previews",
     "CallReach": "reach", "ToolReach": "reach", "call_reach": "reach", "tool_reach": "reach",
 }  # fmt: skip
-
-
-def __getattr__(name: str) -> Any:
-    if name == "from_args":
-        value: Any = __getattr__("SafetyConfig").from_args
-    elif name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
 
 
 __all__ = [
@@ -78,14 +66,14 @@ __all__ = [
     "SafetyConfig",
     "SafetyConfigError",
     "ToolReach",
-    "add_arguments",
     "call_reach",
     "confirmation_prompt",
     "describe",
     "fence_untrusted",
-    "from_args",
     "normalize_handle",
     "preview",
     "redact_inbound",
     "tool_reach",
 ]
+
+__getattr__ = lazy(__name__, _WHERE)

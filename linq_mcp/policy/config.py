@@ -1,17 +1,18 @@
-"""The ``[safety]`` settings: one name each, read from a TOML table, the environment or flags.
+"""The ``[safety]`` section: whom the assistant may text, how often, and with whose agreement.
 
-Every source produces a ``SafetyConfig`` that remembers which fields it set, so
-``merge`` can layer them (flags > environment > file) without a later source
-resetting an earlier one to a default. Values are checked when read; a bad one raises
-``SafetyConfigError`` naming the key, the source and the fix.
+One typed model. Where each key is read from (``[safety]`` in the TOML file, a
+``LINQ_MCP_<KEY>`` variable, a flag) and how the sources are layered is the settings
+model's job (``linq_mcp.config.settings``); this module only says what a valid value is.
+A bad one raises ``SafetyConfigError`` naming the key and the fix.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
 from typing import Any, Literal, cast
+
+from pydantic import ConfigDict, ValidationError, field_validator, model_validator
+from pydantic.dataclasses import dataclass
 
 from linq_mcp.policy.handles import HandlePattern, PatternError, parse_pattern
 
@@ -29,16 +30,16 @@ CAP_KEYS: tuple[str, ...] = (
     "max_sends_per_recipient_per_hour",
     "max_group_size",
 )
-ENV_PREFIX = "LINQ_MCP_"
+_CHOICES = {"confirm": CONFIRM_MODES, "inbound": INBOUND_MODES, "confirm_fallback": CONFIRM_FALLBACKS}
 
 
 class SafetyConfigError(ValueError):
     """A bad ``[safety]`` value; the message names the key, where it came from and the fix."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class SafetyConfig:
-    """The safety policy an operator chose. Frozen; build it with the ``from_*`` helpers."""
+    """The safety policy an operator chose. Frozen; every value checked when built."""
 
     allow_recipients: tuple[str, ...] = ()
     block_recipients: tuple[str, ...] = ()
@@ -52,13 +53,58 @@ class SafetyConfig:
     max_group_size: int = 10
     inbound: InboundMode = "all"
     default_region: str = "US"
-    allow_payment_credentials: bool = False
-    explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        # Compiled once; also proves every pattern parses with this default_region.
-        object.__setattr__(self, "_allow", _compile("allow_recipients", self.allow_recipients, self))
-        object.__setattr__(self, "_block", _compile("block_recipients", self.block_recipients, self))
+    @field_validator("allow_recipients", "block_recipients", mode="before")
+    @classmethod
+    def _patterns(cls, raw: Any) -> tuple[str, ...]:
+        items: list[Any]
+        if isinstance(raw, str):
+            items = raw.split(",")
+        elif isinstance(raw, list | tuple):
+            items = list(raw)
+        else:
+            raise ValueError('expected a list of patterns such as ["+1555*", "*@example.com"]')
+        if not all(isinstance(item, str) for item in items):
+            raise ValueError('every pattern must be a string, e.g. "+1555*"')
+        return tuple(item.strip() for item in items if item.strip())
+
+    @field_validator("confirm", "inbound", "confirm_fallback", mode="before")
+    @classmethod
+    def _choice(cls, raw: Any, info: Any) -> str:
+        allowed = _CHOICES[info.field_name]
+        value = raw.strip().lower() if isinstance(raw, str) else raw
+        if value not in allowed:
+            raise ValueError(f"use one of: {', '.join(allowed)}")
+        return cast(str, value)
+
+    @field_validator(*CAP_KEYS, mode="before")
+    @classmethod
+    def _positive_int(cls, raw: Any) -> int:
+        value: int | None = None
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            value = raw
+        elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+            value = int(raw.strip())
+        if value is None or value < 1:
+            raise ValueError("use a whole number of at least 1 (to stop every send, run with --read-only instead)")
+        return value
+
+    @field_validator("default_region", mode="before")
+    @classmethod
+    def _region(cls, raw: Any) -> str:
+        import phonenumbers  # imported on demand: it costs start-up time
+
+        region = str(raw).strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError('not a region code; use two letters such as "US" or "GB"')
+        return region
+
+    @model_validator(mode="after")
+    def _compile_patterns(self) -> SafetyConfig:
+        """Compiled once; also proves every pattern parses with this default_region."""
+        object.__setattr__(self, "_allow", _compile("allow_recipients", self.allow_recipients, self.default_region))
+        object.__setattr__(self, "_block", _compile("block_recipients", self.block_recipients, self.default_region))
+        return self
 
     @property
     def allow_patterns(self) -> tuple[HandlePattern, ...]:
@@ -68,64 +114,15 @@ class SafetyConfig:
     def block_patterns(self) -> tuple[HandlePattern, ...]:
         return cast("tuple[HandlePattern, ...]", self.__dict__["_block"])
 
-    # ---- sources -------------------------------------------------------------------
-
     @classmethod
     def from_mapping(cls, section: Mapping[str, Any], source: str = "[safety]") -> SafetyConfig:
         """The TOML ``[safety]`` table (already parsed). Unknown keys are errors, not ignored."""
-        known = _field_names()
-        values: dict[str, Any] = {}
-        for key, raw in section.items():
-            if key not in known:
-                raise SafetyConfigError(f"{source}: unknown key {key!r}; known keys: {', '.join(sorted(known))}")
-            values[key] = _coerce(key, raw, f"{source} {key}")
-        return _build(values, source)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> SafetyConfig:
-        """``LINQ_MCP_<KEY>`` for every key; lists are comma-separated. Empty variables are unset."""
-        values: dict[str, Any] = {}
-        for key in _field_names():
-            name = ENV_PREFIX + key.upper()
-            raw = environ.get(name)
-            if raw is None or raw.strip() == "":
-                continue
-            values[key] = _coerce(key, raw, f"environment {name}")
-        return _build(values, "environment")
-
-    @classmethod
-    def from_args(cls, namespace: argparse.Namespace) -> SafetyConfig:
-        """Flags added by ``add_arguments``; only flags the user actually gave are set."""
-        values: dict[str, Any] = {}
-        for key in _field_names():
-            raw = getattr(namespace, key, None)
-            if raw is None:
-                continue
-            values[key] = _coerce(key, raw, f"--{key.replace('_', '-')}")
-        return _build(values, "flags")
-
-    @classmethod
-    def layered(
-        cls,
-        file_section: Mapping[str, Any] | None = None,
-        environ: Mapping[str, str] | None = None,
-        namespace: argparse.Namespace | None = None,
-    ) -> SafetyConfig:
-        """flags > environment > file > defaults, then the cross-key checks."""
-        config = cls()
-        if file_section is not None:
-            config = config.merge(cls.from_mapping(file_section))
-        if environ is not None:
-            config = config.merge(cls.from_env(environ))
-        if namespace is not None:
-            config = config.merge(cls.from_args(namespace))
-        config.validate()
-        return config
-
-    def merge(self, override: SafetyConfig) -> SafetyConfig:
-        """``override``'s explicitly set keys win; everything else stays as in ``self``."""
-        changes = {key: getattr(override, key) for key in override.explicit}
-        return replace(self, **changes, explicit=self.explicit | override.explicit)
+        try:
+            return cls(**dict(section))
+        except ValidationError as exc:
+            raise SafetyConfigError(explain(exc, source, section)) from None
+        except TypeError as exc:  # an unknown keyword
+            raise SafetyConfigError(f"{source}: {exc}; known keys: {', '.join(sorted(KEYS))}") from None
 
     def validate(self) -> None:
         """Checks that span keys; run on the final, merged configuration."""
@@ -142,131 +139,32 @@ class SafetyConfig:
             )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the safety flags. Defaults are ``None`` so ``from_args`` sees only what was given."""
-    group = parser.add_argument_group("safety", "Whom the assistant may text, how often, and with what checks.")
-    group.add_argument(
-        "--allow-recipient",
-        dest="allow_recipients",
-        action="append",
-        metavar="PATTERN",
-        help="Only these handles may be reached (repeatable): +15551234567, +1555*, a@b.com, *@example.com.",
-    )
-    group.add_argument(
-        "--block-recipient",
-        dest="block_recipients",
-        action="append",
-        metavar="PATTERN",
-        help="Never reach these handles (repeatable); beats --allow-recipient.",
-    )
-    group.add_argument("--confirm", choices=CONFIRM_MODES, help="When a send needs the person's confirmation.")
-    group.add_argument(
-        "--confirm-fallback",
-        choices=CONFIRM_FALLBACKS,
-        help="Where the client cannot ask the person: 'token' (the assistant relays a confirm_token) or 'refuse'.",
-    )
-    group.add_argument("--inbound", choices=INBOUND_MODES, help="'allowlisted' withholds text from strangers.")
-    for key in CAP_KEYS:
-        group.add_argument(f"--{key.replace('_', '-')}", dest=key, type=int, metavar="N")
-    group.add_argument("--default-region", metavar="CC", help="Region for national-format numbers (e.g. US, GB).")
-    try:
-        group.add_argument(
-            "--allow-payment-credentials",
-            action="store_true",
-            default=None,
-            help="List and allow get_payment_credentials (returns card secrets).",
-        )
-    except argparse.ArgumentError:
-        pass  # the CLI already defines it (same dest); from_args reads it either way
+KEYS: tuple[str, ...] = tuple(SafetyConfig.__dataclass_fields__)
 
 
-def _field_names() -> frozenset[str]:
-    return frozenset(f.name for f in fields(SafetyConfig) if f.name != "explicit")
+def explain(exc: ValidationError, source: str, given: Mapping[str, Any]) -> str:
+    """One line per bad key: ``[safety] confirm: 'sometimes' is not allowed; use one of: ...``."""
+    lines = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else ""
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "unexpected_keyword_argument":
+            lines.append(f"{source}: unknown key {key!r}; known keys: {', '.join(sorted(KEYS))}")
+        elif key:
+            lines.append(f"{source} {key}: {given.get(key)!r} is not allowed; {reason}")
+        else:
+            lines.append(f"{source} {reason}")
+    return "; ".join(lines)
 
 
-def _build(values: dict[str, Any], source: str) -> SafetyConfig:
-    try:
-        return SafetyConfig(**values, explicit=frozenset(values))
-    except PatternError as exc:
-        raise SafetyConfigError(f"{source}: {exc}") from None
-
-
-def _compile(key: str, patterns: Sequence[str], config: SafetyConfig) -> tuple[HandlePattern, ...]:
+def _compile(key: str, patterns: tuple[str, ...], region: str) -> tuple[HandlePattern, ...]:
     out: list[HandlePattern] = []
     for text in patterns:
         try:
-            out.append(parse_pattern(text, config.default_region))
+            out.append(parse_pattern(text, region))
         except PatternError as exc:
-            raise PatternError(f"{key}: {exc}") from None
+            raise ValueError(f"{key}: {exc}") from None
     return tuple(out)
-
-
-def _coerce(key: str, raw: Any, where: str) -> Any:
-    """One key's value into its type, or an error saying what would be accepted."""
-    if key in ("allow_recipients", "block_recipients"):
-        items: list[Any]
-        if isinstance(raw, str):
-            items = [part for part in raw.split(",")]
-        elif isinstance(raw, list | tuple):
-            items = list(raw)
-        else:
-            raise SafetyConfigError(f'{where}: expected a list of patterns such as ["+1555*", "*@example.com"]')
-        if not all(isinstance(item, str) for item in items):
-            raise SafetyConfigError(f'{where}: every pattern must be a string, e.g. "+1555*"')
-        return tuple(item.strip() for item in items if item.strip())
-    if key == "confirm":
-        return _choice(raw, CONFIRM_MODES, where)
-    if key == "inbound":
-        return _choice(raw, INBOUND_MODES, where)
-    if key == "confirm_fallback":
-        return _choice(raw, CONFIRM_FALLBACKS, where)
-    if key in CAP_KEYS:
-        return _positive_int(raw, where)
-    if key == "default_region":
-        region = str(raw).strip().upper()
-        import phonenumbers  # imported on demand: it costs start-up time
-
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise SafetyConfigError(f'{where}: {raw!r} is not a region code; use two letters such as "US" or "GB"')
-        return region
-    if key == "allow_payment_credentials":
-        return _bool(raw, where)
-    raise SafetyConfigError(f"{where}: unknown key")  # pragma: no cover - keys are checked by the callers
-
-
-def _choice(raw: Any, allowed: tuple[str, ...], where: str) -> str:
-    value = str(raw).strip().lower() if isinstance(raw, str) else raw
-    if value not in allowed:
-        raise SafetyConfigError(f"{where}: {raw!r} is not allowed; use one of: {', '.join(allowed)}")
-    return cast(str, value)
-
-
-def _positive_int(raw: Any, where: str) -> int:
-    if isinstance(raw, bool):
-        value = None
-    elif isinstance(raw, int):
-        value = raw
-    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-        value = int(raw.strip())
-    else:
-        value = None
-    if value is None or value < 1:
-        raise SafetyConfigError(
-            f"{where}: {raw!r} is not allowed; use a whole number of at least 1 "
-            "(to stop every send, run with --read-only instead)"
-        )
-    return value
-
-
-def _bool(raw: Any, where: str) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise SafetyConfigError(f"{where}: {raw!r} is not allowed; use true or false")
 
 
 def describe(config: SafetyConfig) -> str:

@@ -12,14 +12,15 @@ import fnmatch
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from . import failures, messaging, typing_bubble, web
+from . import armed, failures, messaging, setup, typing_bubble, web
 from .errors import LinqError, invalid, missing
 from .faults import KINDS
 from .router import Ctx, Reply, Router
+from .state import World
 
 if TYPE_CHECKING:
     from .app import Sandbox
-    from .state import Event, World
+    from .state import Event
 
 router = Router()
 
@@ -55,11 +56,10 @@ async def advance_clock(world: World, seconds: float) -> int:
 
 def reset(sandbox: Sandbox) -> None:
     """A fresh world with the same config, in place (hooks, clock and scheduler are kept)."""
-    from .app import create_sandbox
-
     world = sandbox.world
     world.scheduler.clear()
-    fresh = create_sandbox(dataclasses.replace(world.config, db_path=None)).world
+    fresh = World(world.config)
+    setup.add_lines(fresh)
     keep = {"config", "clock", "scheduler", "event_hooks"}
     for spec in dataclasses.fields(world):
         if spec.name not in keep:
@@ -295,8 +295,8 @@ def _failures_state(world: World) -> dict[str, Any]:
 
 
 def _code(body: dict[str, Any], kind: str) -> int:
-    default = failures.codes_for(kind)[0] if kind in failures.REQUEST_CODES else 4001
-    return failures.check_code(kind, body.get("code", default))
+    default = armed.codes_for(kind)[0] if kind in armed.REQUEST_CODES else 4001
+    return armed.check_code(kind, body.get("code", default))
 
 
 def _reason(body: dict[str, Any]) -> str | None:
@@ -319,12 +319,12 @@ async def failures_next(ctx: Ctx) -> Reply:
     world = ctx.world
     body = ctx.body()
     kind = body.get("kind", "message")
-    if kind not in failures.KINDS:
-        raise invalid("kind", f"must be one of {', '.join(failures.KINDS)}")
+    if kind not in armed.KINDS:
+        raise invalid("kind", f"must be one of {', '.join(armed.KINDS)}")
     chat_id = body.get("chat_id")
     if chat_id is not None:
         chat_id = messaging.get_chat(world, str(chat_id))["id"]
-    failures.arm(world, kind, _code(body, kind), reason=_reason(body), chat_id=chat_id)
+    armed.arm(world, kind, _code(body, kind), reason=_reason(body), chat_id=chat_id)
     return Reply(200, _failures_state(world))
 
 

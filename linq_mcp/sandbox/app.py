@@ -1,8 +1,8 @@
 """The sandbox as an ASGI application: Linq's V3 API, simulated.
 
 ``create_sandbox(config)`` builds a :class:`Sandbox`: its ``world`` (all state) and
-``app`` (the ASGI callable). Requests under ``/api/partner/v3`` go to the route
-modules in ``sandbox/routes``; ``/_sandbox`` is the admin API (``admin.py``).
+``app`` (the ASGI callable). Requests under ``/api/partner`` go to the API routers and
+``/_sandbox`` to the admin routers, both listed in one place: ``sandbox/routes/__init__.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
@@ -22,74 +21,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from . import admin, persistence, routes, setup, webhooks
 from .config import SandboxConfig
 from .errors import LinqError
 from .faults import DroppedConnection, FaultPlan
-from .router import Ctx, Reply, RouteDef, Router
+from .router import CompiledRoute, Ctx, Reply
 from .state import CURRENT_PARTNER, World
 
 log = logging.getLogger("linq_mcp.sandbox")
 
 API_PREFIX = "/api/partner"
 ADMIN_PREFIX = "/_sandbox"
-
-
-class PathTemplate:
-    """``/v3/chats/{chat_id}`` matched segment by segment.
-
-    Most of the ~90 templates need no regex at all (cheaper start-up); a segment that mixes
-    a parameter with text (``{line_id}.vcf``) gets a small one of its own.
-    """
-
-    __slots__ = ("segments",)
-
-    def __init__(self, path: str) -> None:
-        segments: list[tuple[str, str | re.Pattern[str] | None]] = []
-        for part in path.split("/"):
-            if part.startswith("{") and part.endswith("}") and part.count("{") == 1:
-                segments.append((part[1:-1], None))  # a whole-segment parameter
-            elif "{" in part:
-                segments.append(("", re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+?)", part) + "$")))
-            else:
-                segments.append((part, part))
-        self.segments = tuple(segments)
-
-    def match(self, path: str) -> dict[str, str] | None:
-        parts = path.split("/")
-        if len(parts) != len(self.segments):
-            return None
-        params: dict[str, str] = {}
-        for part, (name, literal) in zip(parts, self.segments, strict=True):
-            if literal is None:
-                if not part:
-                    return None
-                params[name] = part
-            elif isinstance(literal, str):
-                if part != literal:
-                    return None
-            else:
-                m = literal.match(part)
-                if m is None:
-                    return None
-                params.update(m.groupdict())
-        return params
-
-
-@dataclass
-class _Compiled:
-    pattern: PathTemplate
-    route: RouteDef
-    public: bool = False  # no bearer token needed (presigned upload/download URLs)
-
-
-def _compile(path: str) -> PathTemplate:
-    return PathTemplate(path)
-
-
-def _route_modules() -> list[Router]:
-    from .routes import ALL_ROUTERS
-
-    return ALL_ROUTERS
 
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -99,8 +41,8 @@ JSON = "application/json"
 @dataclass
 class Sandbox:
     world: World
-    api_routes: list[_Compiled] = field(default_factory=list)
-    admin_routes: list[_Compiled] = field(default_factory=list)
+    api_routes: list[CompiledRoute] = field(default_factory=list)
+    admin_routes: list[CompiledRoute] = field(default_factory=list)
     faults: FaultPlan = field(init=False)
     after_mutation: list[Callable[[World], None]] = field(default_factory=list)
     # Outbound webhook deliveries go through this transport (None = the real network), so an
@@ -109,7 +51,7 @@ class Sandbox:
     # Set while a lifespan or ``running()`` is active: background work (webhook POSTs) runs here.
     task_group: anyio.abc.TaskGroup | None = None
     # Routes by path-segment count, built on first use (tables are fixed once the sandbox is made).
-    _index: dict[tuple[int, int], dict[int, list[_Compiled]]] = field(default_factory=dict, repr=False)
+    _index: dict[tuple[int, int], dict[int, list[CompiledRoute]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.faults = FaultPlan(self.world)
@@ -234,7 +176,7 @@ class Sandbox:
             err = LinqError(500, 3006, "Internal server error")
             return 500, {"X-Trace-ID": trace_id, "Content-Type": JSON}, json.dumps(err.envelope(trace_id)).encode()
 
-    def _match(self, table: list[_Compiled], method: str, path: str) -> tuple[_Compiled, dict[str, str]]:
+    def _match(self, table: list[CompiledRoute], method: str, path: str) -> tuple[CompiledRoute, dict[str, str]]:
         allowed = False
         for compiled in self._candidates(table, path.count("/") + 1):
             params = compiled.pattern.match(path)
@@ -247,7 +189,7 @@ class Sandbox:
             raise LinqError(405, 1005, f"Method {method} is not allowed on {path}")
         raise LinqError(404, 2001, f"Not found: {path}")
 
-    def _candidates(self, table: list[_Compiled], segments: int) -> list[_Compiled]:
+    def _candidates(self, table: list[CompiledRoute], segments: int) -> list[CompiledRoute]:
         """The routes of ``table`` with this many path segments, in table order."""
         key = (id(table), len(table))
         index = self._index.get(key)
@@ -286,22 +228,14 @@ def create_sandbox(config: SandboxConfig | None = None) -> Sandbox:
     """Build a fresh sandbox world and its app. Cheap: no I/O unless ``db_path`` is set."""
     config = config or SandboxConfig()
     world = World(config)
-    sandbox = Sandbox(world)
-    from . import admin, setup
-
-    for router in _route_modules():
-        for route in router.routes:
-            sandbox.api_routes.append(
-                _Compiled(_compile(route.path), route, public=route.operation.startswith("_public"))
-            )
-    for route in admin.router.routes:
-        sandbox.admin_routes.append(
-            _Compiled(_compile(route.path), route, public=route.operation.startswith("_public"))
-        )
-    setup.populate(sandbox)
+    setup.add_lines(world)
+    sandbox = Sandbox(
+        world,
+        api_routes=[CompiledRoute.of(route) for router in routes.API_ROUTERS for route in router.routes],
+        admin_routes=[CompiledRoute.of(route) for router in routes.ADMIN_ROUTERS for route in router.routes],
+    )
+    webhooks.install(sandbox)
     admin.attach(sandbox)
     if config.db_path:
-        from . import persistence
-
         persistence.attach(sandbox)
     return sandbox

@@ -33,9 +33,6 @@ class Clock:
             return self._frozen_at
         return time.time() + self._offset
 
-    def now_dt(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=UTC)
-
     def iso(self, ts: float | None = None) -> str:
         value = self.now() if ts is None else ts
         return datetime.fromtimestamp(value, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -7,65 +7,14 @@ doc_url, retry_after}, trace_id}`` plus ``X-Trace-ID`` (and ``Retry-After`` on 4
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import Any
 
-DOC_BASE = "https://docs.linqapp.com/error/codes"
-
-# Default messages for the codes in api-catalog.md B.5.
-MESSAGES: dict[int, str] = {
-    1001: "Missing required field",
-    1002: "Phone number must be in E.164 format",
-    1003: "Invalid request body",
-    1004: "Invalid message content",
-    1005: "Invalid parameter value",
-    1006: "Cannot update direct message chats",
-    1007: "Rate limit exceeded",
-    1008: "Invalid iMessage app message",
-    2001: "Chat not found",
-    2002: "Message not found",
-    2003: "Attachment not found",
-    2004: "Unauthorized",
-    2005: "Access denied",
-    2006: "Phone number permission denied",
-    2007: "Attachment not ready",
-    2008: "Recipient not allowed",
-    2009: "Chat is still being created",
-    2010: "Webhook subscription not found",
-    2011: "Feature not available",
-    2012: "Contact card not found",
-    2013: "Chat unavailable",
-    2014: "Contact card already exists",
-    2015: "Operation conflicts with current state",
-    2016: "Operation not supported in group chats",
-    2017: "Operation not supported on this chat's service type",
-    2018: "iMessage app messages can only be sent over iMessage",
-    2019: "Phone number not found",
-    2021: "Payment request not found",
-    2022: "Contact card setup failed",
-    2023: "Mentions are only supported in group chats",
-    2024: "Recipient has opted out",
-    2026: "Recipient handle is blocked",
-    2027: "Sending line is not eligible",
-    2028: "App Clip service unsupported",
-    3001: "Server connection error",
-    3002: "Server operation failed",
-    3003: "Service connection error",
-    3004: "Service operation failed",
-    3005: "Network timeout",
-    3006: "Internal server error",
-    3007: "Maximum delivery attempts exceeded",
-    4001: "Delivery failed",
-    4002: "Phone not available",
-    4004: "Service unavailable",
-    4005: "Recipient does not support this message type",
-    4009: "Line has no RCS account",
-    4010: "Capability check could not run",
-    5001: "File upload failed",
-    5004: "Invalid file type",
-    5005: "File too large",
-    5006: "Content type mismatch",
-    5007: "Failed to download image from URL",
-}
+# Linq's wording for each code, from the same data file the client explains errors with.
+_DATA: dict[str, Any] = json.loads(resources.files("linq_mcp").joinpath("spec/error-codes.json").read_text("utf-8"))
+DOC_BASE: str = _DATA["doc_base"]
+MESSAGES: dict[int, str] = {int(code): entry["title"] for code, entry in _DATA["codes"].items()}
 
 
 def doc_url(code: int) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from . import presign, ratelimit
+from . import presign, ratelimit, web
 from .errors import LinqError, bad_phone, invalid, missing, not_found
 from .state import owned_by_caller, public
 
@@ -43,13 +43,6 @@ TEXT_STYLES = {"bold", "italic", "strikethrough", "underline"}
 TEXT_ANIMATIONS = {"big", "small", "shake", "nod", "explode", "ripple", "bloom", "jitter"}
 TEAM_ID = re.compile(r"\A[A-Z0-9]{10}\Z")
 HEALTH_DOC = "https://docs.linqapp.com/channel/imessage/guides/chats/chat-health"
-MIME_BY_EXT = {
-    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "heic": "image/heic",
-    "webp": "image/webp", "mp4": "video/mp4", "mov": "video/quicktime", "pdf": "application/pdf",
-    "mp3": "audio/mpeg", "m4a": "audio/x-m4a", "caf": "audio/x-caf", "wav": "audio/wav", "aac": "audio/aac",
-    "amr": "audio/amr", "aiff": "audio/aiff", "txt": "text/plain", "vcf": "text/vcard",
-}  # fmt: skip
-SENT_STATES = ("sent", "delivered", "read")
 
 
 # handles and lookups --------------------------------------------------------------------------
@@ -669,8 +662,6 @@ def preflight(
 
 # building messages ---------------------------------------------------------------------------
 def _media_from_url(world: World, url: str, field_name: str) -> Doc:
-    from . import web
-
     found = web.download(world, url, field_name)  # 5002 / 5005 (over 10 MB) / 5007
     name = urlparse(url).path.rsplit("/", 1)[-1] or "file"
     return {
@@ -839,38 +830,56 @@ def message_view(world: World, message: Doc) -> Doc:
     return _presigned(world, message)
 
 
-# outbound -----------------------------------------------------------------------------------
-async def send(
-    world: World,
-    chat: Doc,
-    content: Content | None,
-    *,
-    service: str,
-    trace_id: str | None,
-    parts: list[Doc] | None = None,
-    kind: str = "message",
-) -> Doc:
-    """Commit an outbound message into ``chat`` and start its delivery timeline."""
-    from . import people
+# what Linq reads from people ------------------------------------------------------------------
+OPTOUT_KEYWORDS = {"STOP", "UNSUBSCRIBE", "OPTOUT", "CANCEL", "END", "QUIT"}
 
-    built = parts if parts is not None else build_parts(world, content) if content else []
-    message = new_message(
-        world,
-        chat,
-        parts=built,
-        service=service,
-        is_from_me=True,
-        sender=chat["_line"],
-        content=content,
-        kind=kind,
-    )
-    message["_trace_id"] = trace_id  # a later message.failed carries the send's trace
-    chat["_typing"] = False  # sending clears your typing bubble
-    chat["_last_sent_ts"] = world.now()
-    ratelimit.record(world, chat["_line"], other_handles(chat))
-    world.count("messages.sent")
-    people.schedule_outbound(world, chat, message, trace_id)
-    return message
+
+def is_optout_keyword(text: str) -> bool:
+    """Linq's rule: the whole trimmed text is a keyword, case exact; "OPT OUT" in any form."""
+    trimmed = text.strip()
+    if trimmed in OPTOUT_KEYWORDS:
+        return True
+    return re.sub(r"[\s-]", "", trimmed).lower() == "optout"
+
+
+def note_inbound_text(world: World, chat: Doc, sender: str, text: str) -> None:
+    """Opt a person out on a keyword in a direct chat, back in on any later message."""
+    if is_optout_keyword(text):
+        if not chat["is_group"]:
+            world.opted_out.add(sender)
+            chat["health_status"] = health(world, "OPTED_OUT")
+        return
+    if sender in world.opted_out:
+        world.opted_out.discard(sender)
+        for other in world.chats.values():
+            if other["health_status"]["status"] == "OPTED_OUT" and sender in other_handles(other):
+                other["health_status"] = health(world)
+
+
+def has_receipts(chat: Doc, message: Doc) -> bool:
+    """Linq reports delivered/read for iMessage 1:1 chats only."""
+    return not chat["is_group"] and message["service"] == "iMessage"
+
+
+def poll_event(world: World, chat: Doc, message: Doc) -> dict[str, Any]:
+    poll = message["_poll"]
+    return {
+        "chat": chat_ref(chat),
+        "direction": "outbound" if message["is_from_me"] else "inbound",
+        "message_id": message["id"],
+        "poll": {"options": copy.deepcopy(poll["options"]), "total_voters": total_voters(poll)},
+        "service": message["service"],
+        "sender_handle": dict(message["from_handle"]),
+        "sent_at": message.get("sent_at"),
+        "delivered_at": message.get("delivered_at"),
+        "read_at": message.get("read_at"),
+        "created_at": message["created_at"],
+        "updated_at": message["updated_at"],
+    }
+
+
+def total_voters(poll: Doc) -> int:
+    return len({v["handle"] for option in poll["options"] for v in option["voters"]})
 
 
 # inbound ------------------------------------------------------------------------------------
@@ -884,8 +893,6 @@ async def receive(
     trace_id: str | None = None,
 ) -> Doc | None:
     """A message a person sent to our line; None when their handle is blocked (dropped)."""
-    from . import people
-
     if sender.lower() in {h.lower() for h in world.blocked}:
         world.count("inbound.dropped_blocked")
         return None
@@ -903,7 +910,7 @@ async def receive(
     message = new_message(world, chat, parts=parts, service=service, is_from_me=False, sender=sender)
     world.count("messages.received")
     text = " ".join(p.get("value", "") for p in parts if p.get("type") == "text")
-    people.note_inbound_text(world, chat, sender, text)
+    note_inbound_text(world, chat, sender, text)
     await emit_message(world, "message.received", chat, message, trace_id)
     return message
 

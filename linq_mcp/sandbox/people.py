@@ -18,41 +18,46 @@ tapback on what they read. No randomness: a seeded world replays identically.
 
 from __future__ import annotations
 
-import copy
-import re
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from . import messaging
+from . import armed, failures, messaging, ratelimit
 from .messaging import Doc
 
 if TYPE_CHECKING:
     from .config import PersonConfig
     from .state import World
 
-OPTOUT_KEYWORDS = {"STOP", "UNSUBSCRIBE", "OPTOUT", "CANCEL", "END", "QUIT"}
 
-
-def is_optout_keyword(text: str) -> bool:
-    """Linq's rule: the whole trimmed text is a keyword, case exact; "OPT OUT" in any form."""
-    trimmed = text.strip()
-    if trimmed in OPTOUT_KEYWORDS:
-        return True
-    return re.sub(r"[\s-]", "", trimmed).lower() == "optout"
-
-
-def note_inbound_text(world: World, chat: Doc, sender: str, text: str) -> None:
-    """Opt a person out on a keyword in a direct chat, back in on any later message."""
-    if is_optout_keyword(text):
-        if not chat["is_group"]:
-            world.opted_out.add(sender)
-            chat["health_status"] = messaging.health(world, "OPTED_OUT")
-        return
-    if sender in world.opted_out:
-        world.opted_out.discard(sender)
-        for other in world.chats.values():
-            if other["health_status"]["status"] == "OPTED_OUT" and sender in messaging.other_handles(other):
-                other["health_status"] = messaging.health(world)
+async def send(
+    world: World,
+    chat: Doc,
+    content: messaging.Content | None,
+    *,
+    service: str,
+    trace_id: str | None,
+    parts: list[Doc] | None = None,
+    kind: str = "message",
+) -> Doc:
+    """Commit an outbound message into ``chat`` and start its delivery timeline."""
+    built = parts if parts is not None else messaging.build_parts(world, content) if content else []
+    message = messaging.new_message(
+        world,
+        chat,
+        parts=built,
+        service=service,
+        is_from_me=True,
+        sender=chat["_line"],
+        content=content,
+        kind=kind,
+    )
+    message["_trace_id"] = trace_id  # a later message.failed carries the send's trace
+    chat["_typing"] = False  # sending clears your typing bubble
+    chat["_last_sent_ts"] = world.now()
+    ratelimit.record(world, chat["_line"], messaging.other_handles(chat))
+    world.count("messages.sent")
+    schedule_outbound(world, chat, message, trace_id)
+    return message
 
 
 # outbound timeline ---------------------------------------------------------------------------
@@ -68,18 +73,16 @@ def _alive(world: World, message: Doc) -> bool:
 async def _emit_progress(world: World, stage: str, chat: Doc, message: Doc, trace_id: str | None) -> None:
     if message.get("_kind") == "poll":
         await world.emit(
-            f"poll.{stage}", poll_event(world, chat, message), trace_id=trace_id, phone_number=chat["_line"]
+            f"poll.{stage}", messaging.poll_event(world, chat, message), trace_id=trace_id, phone_number=chat["_line"]
         )
     else:
         await messaging.emit_message(world, f"message.{stage}", chat, message, trace_id)
 
 
 async def _on_sent(world: World, chat: Doc, message: Doc, trace_id: str | None) -> None:
-    from . import failures
-
     if not _alive(world, message) or message["delivery_status"] != "pending":
         return
-    failure = failures.take(world, "message", chat["id"])
+    failure = armed.take(world, "message", chat["id"])
     if failure is not None:  # accepted with 202, never reaches the phone
         await failures.fail_message(world, message, failure["code"], failure.get("reason"), trace_id)
         return
@@ -92,15 +95,10 @@ async def _on_sent(world: World, chat: Doc, message: Doc, trace_id: str | None) 
     world.scheduler.call_later(world.config.timing.delivered, partial(_on_delivered, world, chat, message, trace_id))
 
 
-def has_receipts(chat: Doc, message: Doc) -> bool:
-    """Linq reports delivered/read for iMessage 1:1 chats only."""
-    return not chat["is_group"] and message["service"] == "iMessage"
-
-
 async def _on_delivered(world: World, chat: Doc, message: Doc, trace_id: str | None) -> None:
     if not _alive(world, message) or message["delivery_status"] != "sent":
         return
-    if has_receipts(chat, message):
+    if messaging.has_receipts(chat, message):
         now = world.iso()
         message.update(delivery_status="delivered", is_delivered=True, delivered_at=now, updated_at=now)
         await _emit_progress(world, "delivered", chat, message, trace_id)
@@ -108,7 +106,7 @@ async def _on_delivered(world: World, chat: Doc, message: Doc, trace_id: str | N
     person = world.person(recipient[0]) if recipient else None
     if person is None:
         return
-    receipts = person.read_receipts and has_receipts(chat, message)
+    receipts = person.read_receipts and messaging.has_receipts(chat, message)
     world.scheduler.call_later(
         world.config.timing.read, partial(_on_read, world, chat, message, person, trace_id, receipts)
     )
@@ -226,27 +224,6 @@ def reaction_event(world: World, chat: Doc, message: Doc, reaction: Doc, part_in
         "reaction_id": reaction["id"],
         "sticker": reaction.get("sticker"),
     }
-
-
-def poll_event(world: World, chat: Doc, message: Doc) -> dict[str, Any]:
-    poll = message["_poll"]
-    return {
-        "chat": messaging.chat_ref(chat),
-        "direction": "outbound" if message["is_from_me"] else "inbound",
-        "message_id": message["id"],
-        "poll": {"options": copy.deepcopy(poll["options"]), "total_voters": total_voters(poll)},
-        "service": message["service"],
-        "sender_handle": dict(message["from_handle"]),
-        "sent_at": message.get("sent_at"),
-        "delivered_at": message.get("delivered_at"),
-        "read_at": message.get("read_at"),
-        "created_at": message["created_at"],
-        "updated_at": message["updated_at"],
-    }
-
-
-def total_voters(poll: Doc) -> int:
-    return len({v["handle"] for option in poll["options"] for v in option["voters"]})
 
 
 async def _vote(world: World, chat: Doc, message: Doc, person: PersonConfig, trace_id: str | None) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from .state import World
 
 
-def populate(sandbox: Sandbox) -> None:
-    world = sandbox.world
+def add_lines(world: World) -> None:
+    """The config's lines, as the API shows them (an id is drawn when the config names none)."""
     for line in world.config.lines:
         line_id = line.id or world.new_id()
         world.lines[line_id] = {
@@ -21,7 +21,3 @@ def populate(sandbox: Sandbox) -> None:
             "reputation": {"status": "HEALTHY", "doc_url": "https://docs.linqapp.com/guides/reputation"},
             "_zero_retention": line.zero_retention,
         }
-
-    from . import webhooks
-
-    webhooks.install(sandbox)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from . import failures
-from .errors import LinqError
+from . import armed
+from .errors import LinqError, invalid, missing
 
 if TYPE_CHECKING:
     from .state import World
@@ -25,11 +25,15 @@ Doc = dict[str, Any]
 
 URL_DOWNLOAD_MAX = 10 * 1024 * 1024  # catalog B.2: "URL downloads are capped at 10 MB"
 DEFAULT_SIZE = 102400
+MIME_BY_EXT = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "heic": "image/heic",
+    "webp": "image/webp", "mp4": "video/mp4", "mov": "video/quicktime", "pdf": "application/pdf",
+    "mp3": "audio/mpeg", "m4a": "audio/x-m4a", "caf": "audio/x-caf", "wav": "audio/wav", "aac": "audio/aac",
+    "amr": "audio/amr", "aiff": "audio/aiff", "txt": "text/plain", "vcf": "text/vcard",
+}  # fmt: skip
 
 
 def _default(url: str) -> Doc:
-    from .messaging import MIME_BY_EXT
-
     parsed = urlparse(url)
     name = parsed.path.rsplit("/", 1)[-1]
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
@@ -53,7 +57,7 @@ def resource(world: World, url: str) -> Doc:
 def download(world: World, url: str, field_name: str) -> Doc:
     """Linq downloads ``url`` for a send: 500/5002 when its download fails (armed failure),
     400/5007 when the URL cannot be fetched, 400/5005 over the 10 MB cap."""
-    failures.refuse_if_armed(world, "media_download")
+    armed.refuse_if_armed(world, "media_download")
     found = resource(world, url)
     if not found["reachable"]:
         raise LinqError(400, 5007, f"Failed to download the file from URL ({field_name}): {url}")
@@ -69,8 +73,6 @@ def download(world: World, url: str, field_name: str) -> Doc:
 
 def register(world: World, entry: object) -> Doc:
     """Add or replace a resource (``[[web]]`` / ``PUT /_sandbox/web``)."""
-    from .errors import invalid, missing
-
     if not isinstance(entry, dict):
         raise invalid("web", "must be an object {url, size_bytes?, content_type?, reachable?}")
     url = entry.get("url")

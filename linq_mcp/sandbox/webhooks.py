@@ -366,15 +366,9 @@ class WebhookDispatcher:
 
 
 def install(sandbox: Sandbox) -> WebhookDispatcher:
-    """Deliver the world's events, and serve the delivery log on the admin API."""
-    from .app import _compile, _Compiled
-
+    """Deliver the world's events (the delivery log's route is in ``routes.ADMIN_ROUTERS``)."""
     dispatcher = WebhookDispatcher(sandbox)
     sandbox.world.event_hooks.append(dispatcher.on_event)
-    known = {c.route.operation for c in sandbox.admin_routes}
-    for route in admin_router.routes:
-        if route.operation not in known:
-            sandbox.admin_routes.append(_Compiled(_compile(route.path), route))
     return dispatcher
 
 

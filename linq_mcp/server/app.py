@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +26,7 @@ from linq_mcp.config.redact import register_secret
 from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig, describe
 from linq_mcp.server.runtime import Runtime, Surface, api_layer, open_base, require_api_key
+from linq_mcp.store import open_store
 from linq_mcp.tools.registry import load_registry
 
 if TYPE_CHECKING:
@@ -50,19 +49,9 @@ def database_path(settings: Settings) -> Path:
     return default_db_path()
 
 
-def safety_config(settings: Settings) -> SafetyConfig:
-    """flags/env/file were merged by the CLI into ``settings.safety`` when given; else env + file."""
-    if isinstance(settings.safety, SafetyConfig):
-        return settings.safety
-    return SafetyConfig.layered(dict(settings.safety) or None, os.environ)
-
-
 def effective(settings: Settings) -> tuple[Settings, SafetyConfig]:
-    """The settings with the safety file's say on payment credentials folded in."""
-    safety = safety_config(settings)
-    if safety.allow_payment_credentials and not settings.allow_payment_credentials:
-        settings = replace(settings, allow_payment_credentials=True)
-    return settings, safety
+    """The settings and their safety section (kept as a pair for the callers)."""
+    return settings, settings.safety
 
 
 def surface(settings: Settings) -> Surface:
@@ -96,15 +85,22 @@ async def assembled(
         db_path = database_path(settings)
         secret = await anyio.to_thread.run_sync(server_secret, settings)
         register_secret(secret)  # the server secret behind confirm tokens and sealed requestState
-        policy = Policy(shown.safety, db_path, token_key=derive(secret, "confirm-token"))
-        register_secret(policy.store_secret)  # keys handle hashes
+        store = await open_store(settings.store_url, db_path)
         try:
-            async with wire_events(base, db_path, policy) as events:
-                pipeline = Pipeline(base.registry, base.client, gate=SafetyGuard(policy), observers=events.observers)
+            policy = Policy(shown.safety, store.policy, token_key=derive(secret, "confirm-token"))
+            register_secret(policy.state_secret)  # keys handle hashes
+            async with wire_events(base, store, db_path, policy) as events:
+                pipeline = Pipeline(
+                    base.registry,
+                    base.client,
+                    gate=SafetyGuard(policy),
+                    observers=events.observers,
+                    ledger=store.ledger,
+                )
                 layers = (api_layer(base.registry, pipeline), events.layer)
-                yield Runtime.of(shown, base, pipeline, events.hub, layers)
+                yield Runtime.of(shown, base, store, pipeline, events.hub, layers)
         finally:
-            policy.close()
+            await store.aclose()
 
 
 class OnDemand:
@@ -169,6 +165,8 @@ async def run_server(settings: Settings) -> None:
             await serve_http(runtime)
         return
     shown = surface(settings)  # bad settings fail here, before serving, as they always have
+    if settings.store_url:  # a shared store that cannot be reached is a start-up error, not a later one
+        await (await open_store(settings.store_url, database_path(settings))).aclose()
     opener = OnDemand(settings, shown=shown)
     async with anyio.create_task_group() as tg:
         tg.start_soon(opener.run)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from linq_mcp.events.hub import EventHub
     from linq_mcp.policy import SafetyConfig
     from linq_mcp.sandbox.app import Sandbox
+    from linq_mcp.store.base import Store
     from linq_mcp.tools.pipeline import Pipeline
     from linq_mcp.tools.results import ToolResult
 
@@ -95,13 +96,16 @@ class LayerError(Exception):
 class Runtime:
     surface: Surface
     base: Base
+    store: Store  # the shared state (events, policy, ledger; SQLite or PostgreSQL): ``health()``
     pipeline: Pipeline
     events: EventHub
     tools: Mapping[str, ToolHandler]  # one handler per exposed tool
     http_routes: tuple[Any, ...]
 
     @classmethod
-    def of(cls, surface: Surface, base: Base, pipeline: Pipeline, events: EventHub, layers: Sequence[Layer]) -> Runtime:
+    def of(
+        cls, surface: Surface, base: Base, store: Store, pipeline: Pipeline, events: EventHub, layers: Sequence[Layer]
+    ) -> Runtime:
         """The runtime the layers make up; every exposed tool must be carried out by exactly one layer."""
         handlers: dict[str, ToolHandler] = {}
         for layer in layers:
@@ -116,6 +120,7 @@ class Runtime:
         return cls(
             surface=surface,
             base=base,
+            store=store,
             pipeline=pipeline,
             events=events,
             tools={name: h for name, h in handlers.items() if name in exposed},

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
 
-from linq_mcp.api.errors import ERROR_FIELDS, CatalogError
+from linq_mcp.api.errors import CatalogError
 from linq_mcp.api.request import IdempotencyPlace, Operation, Param
+from linq_mcp.api.tool_errors import ERROR_FIELDS
 from linq_mcp.tools.dialect import portable
 from linq_mcp.tools.tooldef import Effect, ToolDef, ToolReach, Toolset
 

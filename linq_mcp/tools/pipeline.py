@@ -27,6 +27,7 @@ from linq_mcp.api.client import LinqClient
 from linq_mcp.api.errors import EarlierOutcomeUnknown, OutcomeUnknownError, ValidationFailed
 from linq_mcp.api.request import ApiRequest
 from linq_mcp.api.wire import wire_problems
+from linq_mcp.store.base import Ledger, LedgerEntry
 from linq_mcp.tools.call import Call, Gate, Observer, Proceed, Settlement, Stop
 from linq_mcp.tools.dialect import NO_ARGUMENTS
 from linq_mcp.tools.ledger import KeyReused, SendLedger, fingerprint
@@ -74,6 +75,15 @@ def build_request(call: Call, args: Mapping[str, Any]) -> ApiRequest:
     return call.operation.request(api_args, key=call.key, repeat_harmless=call.tool.repeat_harmless)
 
 
+def _replay(call: Call, entry: LedgerEntry) -> ToolResult | None:
+    """What an earlier call with this key means for this one: its result, a refusal, or go ahead."""
+    if entry.state == "done" and entry.result is not None:
+        return ToolResult({**entry.result, "replayed": True})
+    if call.operation.deduplicated:
+        return None  # Linq de-duplicates this key itself: sending again is safe
+    raise EarlierOutcomeUnknown(call.tool.name, "still in progress" if entry.state == "pending" else "unknown")
+
+
 async def _settle(settlement: Settlement | None, *, sent: bool) -> None:
     """Tell the safety layer how the call ended; its bookkeeping never turns a send into an error.
 
@@ -98,7 +108,7 @@ class Pipeline:
     gate: Gate | None = None
     # e.g. the events layer clears a chat's inbox when mark_chat_read succeeds
     observers: tuple[Observer, ...] = ()
-    ledger: SendLedger = field(default_factory=SendLedger)
+    ledger: Ledger = field(default_factory=SendLedger)  # the store's shared ledger when served
     _validators: dict[str, ArgumentValidator] = field(default_factory=dict, repr=False, compare=False)
 
     def validator(self, tool: ToolDef) -> ArgumentValidator:
@@ -113,7 +123,7 @@ class Pipeline:
         try:
             call = validate(tool, arguments, self.validator(tool), context)
             if call.key is not None and not call.args.get("dry_run"):
-                replayed = self._replayed(call)
+                replayed = await self._replayed(call)
                 if replayed is not None:
                     return replayed
             verdict = await self.gate.decide(call, self.read) if self.gate is not None else Proceed(call.args)
@@ -153,18 +163,12 @@ class Pipeline:
 
     # ---- the ledger ---------------------------------------------------------------------
 
-    def _replayed(self, call: Call) -> ToolResult | None:
-        """A keyed call this server already made: its recorded result, or why it is not sent again
-        (``KeyReused`` when the key was used for a different call)."""
+    async def _replayed(self, call: Call) -> ToolResult | None:
+        """A keyed call already made (here or by another process on the store): its recorded
+        result, or why it is not sent again (``KeyReused`` when the key was used for a different call)."""
         assert call.key is not None
-        entry = self.ledger.lookup(call.key, fingerprint(call.tool.name, call.args))
-        if entry is None:
-            return None
-        if entry.state == "done" and entry.result is not None:
-            return ToolResult({**entry.result, "replayed": True})
-        if call.operation.deduplicated:
-            return None  # Linq de-duplicates this key itself: sending again is safe
-        raise EarlierOutcomeUnknown(call.tool.name, "still in progress" if entry.state == "pending" else "unknown")
+        entry = await self.ledger.lookup(call.key, fingerprint(call.tool.name, call.args))
+        return None if entry is None else _replay(call, entry)
 
     # ---- send and settle ------------------------------------------------------------------
 
@@ -172,28 +176,41 @@ class Pipeline:
         key = call.key
         fp = fingerprint(call.tool.name, call.args) if key is not None else ""
         if key is not None:
-            self.ledger.record(key, fp, "pending")
+            # Claimed atomically: a twin call (here or on another replica) since the check is seen now.
+            try:
+                earlier = await self.ledger.begin(key, fp)
+                replay = _replay(call, earlier) if earlier is not None else None
+            except BaseException:
+                await _settle(verdict.settlement, sent=False)  # nothing was sent
+                raise
+            if replay is not None:
+                await _settle(verdict.settlement, sent=False)
+                return replay
         try:
             response = await self.client.send(request)
         except OutcomeUnknownError:
             if key is not None:
-                self.ledger.record(key, fp, "unknown")
+                await self.ledger.record(key, fp, "unknown")
             await _settle(verdict.settlement, sent=True)  # it may have gone out: count it
             raise
         except anyio.get_cancelled_exc_class():
-            if key is not None:
-                self.ledger.record(key, fp, "unknown")  # cancelled in flight: Linq may have it
-            await _settle(verdict.settlement, sent=True)  # it may have gone out too
+            with anyio.CancelScope(shield=True):
+                if key is not None:
+                    await self.ledger.record(key, fp, "unknown")  # cancelled in flight: Linq may have it
+                await _settle(verdict.settlement, sent=True)  # it may have gone out too
             raise
         except BaseException:
             if key is not None:
-                self.ledger.forget(key)  # a definite failure: nothing was sent
+                await self.ledger.forget(key)  # a definite failure: nothing was sent
             await _settle(verdict.settlement, sent=False)
             raise
         try:
             result = success_result(response.body, key=key, inbound=self._inbound(call))
             if key is not None:
-                self.ledger.record(key, fp, "done", result.structured)
+                try:  # it went out: a ledger that cannot write now must not turn the send into an error
+                    await self.ledger.record(key, fp, "done", result.structured)
+                except Exception as exc:
+                    log.warning("send ledger: recording %s failed: %s", call.tool.name, type(exc).__name__)
         finally:
             await _settle(verdict.settlement, sent=True)
         api_args = {k: v for k, v in verdict.args.items() if k not in CONTROL_ARGS}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from linq_mcp.api.errors import render_tool_error, tool_error
+from linq_mcp.api.tool_errors import render_tool_error, tool_error
 
 __all__ = ["ToolResult", "error_result", "stopped_result", "success_result"]
 

@@ -36,29 +36,33 @@ Receiver (``receiver.py``)
 
 from __future__ import annotations
 
-from .conversation import Conversation, ConversationMessage, ReactionState
-from .events import (
-    ChatChange,
-    Event,
-    EventSource,
-    Failure,
-    InvalidEventError,
-    LineStatus,
-    Participant,
-    Reaction,
-    event_from_json,
-    normalise,
-)
-from .receiver import DEFAULT_PATH, ReceiverStats, WebhookReceiver, create_receiver_app
-from .store import EventPage, EventStore, Subscription
-from .verify import (
-    VerifiedDelivery,
-    WebhookVerificationError,
-    WebhookVerifier,
-    sign_legacy,
-    sign_standard,
-    verify,
-)
+from typing import TYPE_CHECKING
+
+from linq_mcp._exports import lazy
+
+if TYPE_CHECKING:
+    from linq_mcp.webhooks.conversation import Conversation, ConversationMessage, ReactionState
+    from linq_mcp.webhooks.events import (
+        ChatChange,
+        Event,
+        EventSource,
+        Failure,
+        InvalidEventError,
+        LineStatus,
+        Participant,
+        Reaction,
+        event_from_json,
+        normalise,
+    )
+    from linq_mcp.webhooks.receiver import DEFAULT_PATH, ReceiverStats, WebhookReceiver, create_receiver_app
+    from linq_mcp.webhooks.store import EventPage, EventStore, Subscription
+    from linq_mcp.webhooks.verify import (
+        VerifiedDelivery,
+        WebhookVerificationError,
+        WebhookVerifier,
+        sign_legacy,
+        sign_standard,
+    )
 
 __all__ = [
     "DEFAULT_PATH",
@@ -86,5 +90,35 @@ __all__ = [
     "normalise",
     "sign_legacy",
     "sign_standard",
-    "verify",
 ]
+
+__getattr__ = lazy(
+    __name__,
+    {
+        "Conversation": "conversation",
+        "ConversationMessage": "conversation",
+        "ReactionState": "conversation",
+        "ChatChange": "events",
+        "Event": "events",
+        "EventSource": "events",
+        "Failure": "events",
+        "InvalidEventError": "events",
+        "LineStatus": "events",
+        "Participant": "events",
+        "Reaction": "events",
+        "event_from_json": "events",
+        "normalise": "events",
+        "DEFAULT_PATH": "receiver",
+        "ReceiverStats": "receiver",
+        "WebhookReceiver": "receiver",
+        "create_receiver_app": "receiver",
+        "EventPage": "store",
+        "EventStore": "store",
+        "Subscription": "store",
+        "VerifiedDelivery": "verify",
+        "WebhookVerificationError": "verify",
+        "WebhookVerifier": "verify",
+        "sign_legacy": "verify",
+        "sign_standard": "verify",
+    },
+)

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from linq_mcp.api.codes import ERROR_CODES, error_info
 from linq_mcp.api.errors import (
-    ERROR_CODES,
     AuthenticationError,
     BadRequestError,
     CatalogError,
@@ -21,15 +21,12 @@ from linq_mcp.api.errors import (
     NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
-    PolicyError,
     RateLimitError,
     UnprocessableEntityError,
     ValidationFailed,
     api_error_from_response,
-    error_info,
-    render_tool_error,
-    tool_error,
 )
+from linq_mcp.api.tool_errors import render_tool_error, tool_error
 
 # Every code in api-catalog.md B.5.
 CATALOG_CODES = [
@@ -242,14 +239,6 @@ def test_invalid_arguments_payload_lists_the_problems() -> None:
     assert payload["error"] == "invalid_arguments"
     assert payload["problems"] == [problem]
     assert payload["retryable"] is False
-
-
-def test_policy_refused_payload_names_the_rule_but_not_the_handle() -> None:
-    """A policy refusal shows rule and detail; the recipient's number stays out."""
-    exc = PolicyError("recipient_allowlist", "recipient is not on the allow list", handle="+14155550123")
-    payload = tool_error(exc)
-    assert (payload["error"], payload["rule"]) == ("policy_refused", "recipient_allowlist")
-    assert "4155550123" not in json.dumps(payload)
 
 
 def test_unexpected_exception_is_internal_error_by_class_name_only() -> None:

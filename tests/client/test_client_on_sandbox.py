@@ -9,8 +9,8 @@ import pytest
 
 from linq_mcp.api.client import ApiRequest, LinqClient, make_http_client
 from linq_mcp.api.errors import AuthenticationError, NotFoundError, OutcomeUnknownError
-from linq_mcp.sandbox.app import Sandbox, _compile, _Compiled
-from linq_mcp.sandbox.router import Ctx, Reply, RouteDef
+from linq_mcp.sandbox.app import Sandbox
+from linq_mcp.sandbox.router import CompiledRoute, Ctx, Reply, RouteDef
 from linq_mcp.sandbox.transport import SandboxTransport
 
 BASE_URL = "http://sandbox.local/api/partner"
@@ -33,7 +33,7 @@ class Probe:
         self.runs: dict[str, int] = {"GET": 0, "POST": 0}
         for method in self.runs:
             route = RouteDef(method, PROBE_PATH, f"client_probe_{method.lower()}", self._handler(method))
-            sandbox.api_routes.append(_Compiled(_compile(PROBE_PATH), route))
+            sandbox.api_routes.append(CompiledRoute.of(route))
 
     def _handler(self, method: str) -> Callable[[Ctx], Awaitable[Reply]]:
         async def handle(ctx: Ctx) -> Reply:

@@ -22,8 +22,8 @@ from linq_mcp.api.errors import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitError,
-    tool_error,
 )
+from linq_mcp.api.tool_errors import tool_error
 
 BASE_URL = "https://api.test/api/partner"
 KEY = "sk_test_key_1234"

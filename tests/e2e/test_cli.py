@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from linq_mcp.config import settings as settings_mod
 from linq_mcp.config.settings import SettingsError
+from linq_mcp.policy import SafetyConfig
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -99,13 +102,19 @@ def test_a_bad_number_in_the_environment_is_named() -> None:
 
 
 def test_config_example_is_valid_and_complete() -> None:
+    """config.example.toml loads, and names every option that has a TOML key."""
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
-    data = settings_mod.read_file(example)
-    loaded = settings_mod.from_file(data)
-    assert "safety" in loaded
-    from linq_mcp.policy import SafetyConfig
-
-    SafetyConfig.from_mapping(loaded["safety"]).validate()
+    assert settings_mod.load({}, {}, config_file=str(example)).safety == SafetyConfig()
+    text = example.read_text()
+    documented = {f"[{section}] {key}" for section, table in tomllib.loads(text).items() for key in table}
+    commented = {
+        f"[{section}] {line.strip('# ').split(' =')[0]}"
+        for section, body in re.findall(r"^\[(\w+)\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
+        for line in body.splitlines()
+        if re.match(r"#\s?\w+ = ", line)
+    }
+    expected = {option.toml for option in settings_mod.OPTIONS if option.toml}
+    assert expected - (documented | commented) == set()
 
 
 @pytest.mark.parametrize("value", ["-1", "0", "0.01", "nan", "inf", "1e308"])

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import mcp.types as types
 import pytest
-from e2e_helpers import AVA, LINE, connected, data, policy
+from e2e_helpers import AVA, LINE, connected, data, policy, text_of
 from mcp.shared.exceptions import MCPError
 
 from linq_mcp.config.settings import Settings
@@ -49,7 +49,7 @@ async def delivered_to_ava(sandbox: Sandbox) -> int:
 
 
 def error_of(result: Any) -> dict[str, Any]:
-    assert result.is_error, result.content[0].text
+    assert result.is_error, text_of(result)
     return dict(result.structured_content or {})
 
 
@@ -87,7 +87,7 @@ async def test_a_dry_run_after_a_no_yields_no_token_and_sends_nothing(sandbox: S
         await client.call_tool("create_chat", hello())
         dry = await client.call_tool("create_chat", {**hello(), "dry_run": True})
         assert "confirm_token" not in (dry.structured_content or {})
-        assert "lc1." not in dry.content[0].text
+        assert "lc1." not in text_of(dry)
         retry = error_of(await client.call_tool("create_chat", {**hello(), "confirm_token": "lc1.forged"}))
     assert retry["error"] == "declined"
     assert await delivered_to_ava(sandbox) == 0
@@ -257,7 +257,7 @@ async def test_a_failing_dialog_on_2025_sends_nothing_and_hands_out_no_token(san
         result = await client.call_tool("create_chat", hello())
     failed = error_of(result)
     assert failed["error"] == "confirmation_unavailable" and "confirm_token" not in failed
-    assert "lc1." not in result.content[0].text
+    assert "lc1." not in text_of(result)
     assert await delivered_to_ava(sandbox) == 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from e2e_helpers import AVA, LINE, connected
+from e2e_helpers import AVA, LINE, connected, text_of
 
 from linq_mcp.sandbox.app import Sandbox
 
@@ -175,7 +175,7 @@ async def test_a_cross_field_rule_names_its_fields_and_the_fix(sandbox: Sandbox,
     named = [p for p in problems if p["path"] == field]
     assert named, problems
     assert any(words in p["problem"] or words in p.get("expected", "") for p in named), named
-    text = result.content[0].text
+    text = text_of(result)
     assert "{'" not in text and "should not be valid under" not in text  # the arguments are not echoed
 
 

@@ -46,7 +46,7 @@ async def test_a_runtime_whose_layers_miss_an_exposed_tool_is_refused() -> None:
     async with assembled(settings) as runtime:
         api_only = [layer for layer in runtime_layers(runtime) if layer.name == "api"]
         with pytest.raises(LayerError, match="list_events"):
-            Runtime.of(runtime.surface, runtime.base, runtime.pipeline, runtime.events, api_only)
+            Runtime.of(runtime.surface, runtime.base, runtime.store, runtime.pipeline, runtime.events, api_only)
 
 
 async def test_a_runtime_where_two_layers_carry_out_one_tool_is_refused() -> None:
@@ -54,7 +54,9 @@ async def test_a_runtime_where_two_layers_carry_out_one_tool_is_refused() -> Non
     async with assembled(settings) as runtime:
         layers = runtime_layers(runtime)
         with pytest.raises(LayerError, match="two layers"):
-            Runtime.of(runtime.surface, runtime.base, runtime.pipeline, runtime.events, [*layers, layers[0]])
+            Runtime.of(
+                runtime.surface, runtime.base, runtime.store, runtime.pipeline, runtime.events, [*layers, layers[0]]
+            )
 
 
 def runtime_layers(runtime: Runtime) -> list[Layer]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from e2e_helpers import AVA, LINE, connected
+from e2e_helpers import AVA, LINE, connected, text_of
 
 from linq_mcp.sandbox.app import Sandbox
 
@@ -27,7 +27,7 @@ async def test_invalid_arguments_name_each_field_and_send_nothing(sandbox: Sandb
         paths = {p["path"] for p in payload["problems"]}
         assert {"from", "to"} <= paths
         assert all("expected" in p for p in payload["problems"])
-        assert "from" in result.content[0].text
+        assert "from" in text_of(result)
         assert sandbox.world.stats.get("requests", 0) == before
 
 

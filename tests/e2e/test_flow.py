@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-from e2e_helpers import AVA, LINE, SAM, connected, data
+from e2e_helpers import AVA, LINE, SAM, connected, data, text_of
 from jsonschema import Draft202012Validator
 from mcp import Client
 
@@ -46,7 +46,7 @@ async def test_check_create_reply_react_edit(sandbox: Sandbox, era: str) -> None
         reacted = await client.call_tool(
             "react_to_message", {"message_id": reply["id"], "operation": "add", "type": "love"}
         )
-        assert not reacted.is_error, reacted.content[0].text
+        assert not reacted.is_error, text_of(reacted)
 
         edited = data(await client.call_tool("edit_message", {"message_id": sent_id, "text": "Dinner on Saturday?"}))
         assert edited["parts"][0]["value"] == "Dinner on Saturday?"

@@ -8,6 +8,7 @@ when those packages are installed (the ``compat`` extra); the dialect checker al
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import mcp.types as types
 import pytest
@@ -145,7 +146,7 @@ async def test_an_error_result_conforms_to_the_tools_output_schema(sandbox: Sand
     """The TypeScript SDK 1.x checks structuredContent against outputSchema even on isError."""
     async with connected(sandbox) as (client, _):
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        calls = {
+        calls: dict[str, dict[str, Any]] = {
             "get_chat": {"chat_id": UNKNOWN_CHAT},  # 404 from Linq
             "get_message": {"message_id": "not-a-uuid"},  # validation
             "send_message": {"chat_id": UNKNOWN_CHAT, "message": {"parts": [{"type": "text", "value": "hi"}]}},
@@ -161,7 +162,8 @@ async def test_an_error_result_conforms_to_the_tools_output_schema(sandbox: Sand
 
 
 async def test_every_output_schema_admits_the_error_shape(sandbox: Sandbox) -> None:
-    from linq_mcp.api.errors import NotFoundError, tool_error
+    from linq_mcp.api.errors import NotFoundError
+    from linq_mcp.api.tool_errors import tool_error
 
     shapes = [
         tool_error(NotFoundError(404, "Chat not found", code=2001, trace_id="t1"), idempotency_key="k"),
@@ -219,7 +221,7 @@ async def test_wait_for_event_default_timeout_fits_openai_agents_client_timeout(
 
 def test_an_error_field_the_renderer_does_not_know_still_reaches_the_text() -> None:
     """Whatever a layer adds to an error (expiry, a handle count …) the model reads in the text."""
-    from linq_mcp.api.errors import render_tool_error
+    from linq_mcp.api.tool_errors import render_tool_error
 
     text = render_tool_error(
         {"error": "policy_refused", "rule": "max_sends_per_hour", "message": "Cap reached.", "resets_in": 1200}

@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import httpx
 import mcp.types as types
-from e2e_helpers import AVA, LINE, SAM, connected, data, policy
+from e2e_helpers import AVA, LINE, SAM, connected, data, policy, text_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -90,7 +90,7 @@ async def test_elicitation_asks_the_person_directly_on_2025_connections(sandbox:
 
     async with connected(sandbox, settings_for(policy()), era="legacy", elicitation_callback=accept) as (c, _):
         sent = await c.call_tool("create_chat", {"from": LINE, "to": [AVA], "message": text("Asked first")})
-        assert not sent.is_error, sent.content[0].text
+        assert not sent.is_error, text_of(sent)
     assert asked and "Asked first" in asked[0] and AVA in asked[0]
 
 
@@ -122,8 +122,8 @@ async def test_nobody_outside_the_allowlist_is_reached_by_any_tool(sandbox: Sand
         for tool, args in attempts:
             result = await client.call_tool(tool, args)
             assert result.is_error, tool
-            assert (result.structured_content or {}).get("error") == "policy_refused", (tool, result.content[0].text)
-            assert SAM in result.content[0].text or "allow_recipients" in result.content[0].text
+            assert (result.structured_content or {}).get("error") == "policy_refused", (tool, text_of(result))
+            assert SAM in text_of(result) or "allow_recipients" in text_of(result)
     await anyio.sleep(0.1)
     assert to_person(sandbox, SAM) == 0
 
@@ -176,7 +176,7 @@ async def test_lockdown_withholds_a_strangers_text(sandbox: Sandbox) -> None:
     async with connected(sandbox, settings_for(policy(inbound="allowlisted"))) as (client, _):
         page = await client.call_tool("list_messages", {"chat_id": chat_id})
         message = data(page)["messages"][0]
-    assert "IGNORE" not in page.content[0].text
+    assert "IGNORE" not in text_of(page)
     assert message["content_withheld"]["reason"] == "inbound = allowlisted"
 
 

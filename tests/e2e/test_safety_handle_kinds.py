@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from e2e_helpers import AVA, LINE, connected, data
+from e2e_helpers import AVA, LINE, connected, data, text_of
 
 from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
@@ -43,7 +43,7 @@ async def test_a_number_prefix_rule_does_not_reach_an_email(sandbox: Sandbox, em
         args["from"] = LINE
     async with connected(sandbox, prefix_policy()) as (client, _):
         result = await client.call_tool(tool, args)
-    assert result.is_error, result.content[0].text
+    assert result.is_error, text_of(result)
     assert (result.structured_content or {}).get("rule") == "allow_recipients"
     await anyio.sleep(0.05)
     assert reached(sandbox, email) == 0
@@ -56,7 +56,7 @@ async def test_a_number_prefix_rule_does_not_add_an_email_to_a_group(sandbox: Sa
     async with connected(sandbox, prefix_policy()) as (client, _):
         chat = data(await client.call_tool("create_chat", {"from": LINE, "to": group, "message": text("hi all")}))
         result = await client.call_tool("add_participant", {"chat_id": chat["chat"]["id"], "handle": email})
-    assert result.is_error, result.content[0].text
+    assert result.is_error, text_of(result)
     assert (result.structured_content or {}).get("rule") == "allow_recipients"
     assert sandbox.world.stats.get("op.add_participant", 0) == 0
 
@@ -85,5 +85,5 @@ async def test_allowlisted_inbound_withholds_an_email_that_looks_like_an_allowed
     async with connected(sandbox, prefix_policy(inbound="allowlisted")) as (client, _):
         page = await client.call_tool("list_messages", {"chat_id": chat_id})
         message = data(page)["messages"][0]
-    assert "IGNORE" not in page.content[0].text
+    assert "IGNORE" not in text_of(page)
     assert message["content_withheld"]["reason"] == "inbound = allowlisted"

@@ -141,7 +141,7 @@ def test_a_secret_in_a_debug_log_line_is_redacted() -> None:
     key = "sk_live_canary_4b9e1f7a2c3d"
     program = f"""
 import logging
-from linq_mcp.cli.main import configure_logging
+from linq_mcp.cli.logs import configure_logging
 from linq_mcp.api.client import make_http_client
 configure_logging("debug")
 make_http_client("https://api.example.com", {key!r})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from e2e_helpers import AVA, LINE, PERMISSIVE, connected
+from e2e_helpers import AVA, LINE, PERMISSIVE, connected, text_of
 from starlette.types import Receive, Scope, Send
 
 from linq_mcp.config.settings import Settings
@@ -53,7 +53,7 @@ async def test_a_header_key_that_cannot_be_a_header_is_refused_by_name(sandbox: 
             "send_message_to_handles", {"to": [AVA], "message": text("hi"), "idempotency_key": key}
         )
     assert problem_paths(result) == {"idempotency_key"}
-    assert "letters, digits" in result.content[0].text
+    assert "letters, digits" in text_of(result)
     assert seen == []
 
 
@@ -72,7 +72,7 @@ async def test_keys_in_the_documented_alphabet_still_send(sandbox: Sandbox) -> N
         result = await client.call_tool(
             "send_message_to_handles", {"to": [AVA], "message": text("hi"), "idempotency_key": "Order-42_retry"}
         )
-    assert not result.is_error, result.content[0].text
+    assert not result.is_error, text_of(result)
     assert (result.structured_content or {})["idempotency_key"] == "Order-42_retry"
 
 
@@ -92,7 +92,7 @@ async def test_a_refused_key_does_not_count_against_the_send_cap(sandbox: Sandbo
         good = await client.call_tool(
             "send_message_to_handles", {"to": [AVA], "message": text("hi"), "idempotency_key": "good-1"}
         )
-    assert not good.is_error, good.content[0].text
+    assert not good.is_error, text_of(good)
 
 
 @pytest.mark.parametrize("value", ["..", ".", " "])

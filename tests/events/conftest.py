@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from linq_mcp.sandbox.config import SandboxConfig, TimingConfig
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "e2e"))  # e2e_helpers
 
 
 @pytest.fixture

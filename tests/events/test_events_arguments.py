@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
-from e2e_helpers import connected
+from e2e_helpers import connected, text_of
 from events_helpers import settings_for
 
 from linq_mcp.sandbox.app import Sandbox
@@ -31,7 +31,7 @@ async def test_a_since_that_is_not_a_cursor_is_refused_naming_since(
     assert result.is_error
     assert got["error"] == "invalid_arguments"
     assert [p["path"] for p in got["problems"]] == ["since"]
-    assert "Linq" not in result.content[0].text
+    assert "Linq" not in text_of(result)
 
 
 @pytest.mark.parametrize("tool", TOOLS)
@@ -42,7 +42,7 @@ async def test_an_empty_since_is_a_strict_models_absent_cursor(sandbox: Sandbox,
         args["timeout"] = 0
     async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
         result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content[0].text
+    assert not result.is_error, text_of(result)
 
 
 @pytest.mark.parametrize("tool", TOOLS)
@@ -52,7 +52,7 @@ async def test_the_largest_cursor_is_a_valid_read(sandbox: Sandbox, tmp_path: Pa
         args["timeout"] = 0
     async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
         result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content[0].text
+    assert not result.is_error, text_of(result)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ async def test_a_broken_local_store_is_reported_as_local_not_as_a_linq_outcome(
         args: dict[str, Any] = {"since": "0"} if tool == "list_events" else {"since": "0", "timeout": 0.1}
         result = await client.call_tool(tool, args)
         again = await client.call_tool(tool, args)  # the server is still there to answer
-    text = result.content[0].text
+    text = text_of(result)
     assert result.is_error and again.is_error
     assert "reached Linq" not in text and "unknown" not in text.lower()
     assert "nothing was sent to Linq" in text

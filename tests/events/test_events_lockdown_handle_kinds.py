@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from e2e_helpers import LINE, connected, data
+from e2e_helpers import LINE, connected, data, text_of
 from events_helpers import settings_for
 
 from linq_mcp.policy import SafetyConfig
@@ -35,5 +35,5 @@ async def test_an_email_that_starts_like_an_allowed_prefix_is_withheld_everywher
             for uri in ("linq://events", "linq://inbox", f"linq://chats/{chat_id}/conversation")
         ]
     assert data(got)["event"]["content_withheld"]["reason"] == "inbound = allowlisted"
-    for blob in [got.content[0].text, listed.content[0].text, *(getattr(r, "text", "") for r in resources)]:
+    for blob in [text_of(got), text_of(listed), *(getattr(r, "text", "") for r in resources)]:
         assert "IGNORE" not in blob

@@ -7,7 +7,7 @@ from pathlib import Path
 import anyio
 import mcp.types as types
 import pytest
-from e2e_helpers import AVA, SAM, connected, data
+from e2e_helpers import AVA, SAM, connected, data, text_of
 from events_helpers import Updates, read_json, settings_for, start_chat, subscribed, text
 from mcp.shared.exceptions import MCPError
 
@@ -186,7 +186,7 @@ async def test_lockdown_withholds_a_strangers_text_in_resources_and_tools(
         ]
     assert data(got)["event"]["content_withheld"]["reason"] == "inbound = allowlisted"
     assert data(got)["event"]["from"] == SAM
-    for blob in [got.content[0].text, listed.content[0].text, *(getattr(t, "text", "") for t in texts)]:
+    for blob in [text_of(got), text_of(listed), *(getattr(t, "text", "") for t in texts)]:
         assert "IGNORE" not in blob
 
 

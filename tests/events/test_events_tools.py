@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
-from e2e_helpers import AVA, connected, data
+from e2e_helpers import AVA, connected, data, text_of
 from events_helpers import settings_for, start_chat, text
 from jsonschema import Draft202012Validator
 
@@ -76,8 +76,8 @@ async def test_bad_arguments_are_tool_errors(sandbox: Sandbox, tmp_path: Path) -
     async with connected(sandbox, settings_for(tmp_path / "db.sqlite3")) as (client, _):
         long = await client.call_tool("wait_for_event", {"timeout": 301})
         cursor = await client.call_tool("list_events", {"since": "yesterday"})
-    assert long.is_error and "timeout" in long.content[0].text
-    assert cursor.is_error and "since" in cursor.content[0].text
+    assert long.is_error and "timeout" in text_of(long)
+    assert cursor.is_error and "since" in text_of(cursor)
 
 
 async def test_list_events_pages_forward_without_gaps_or_repeats(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from linq_mcp.config import settings as settings_mod
 from linq_mcp.config.secret import SecretError, derive, load_or_create, server_secret
-from linq_mcp.config.settings import Settings, SettingsError
-from linq_mcp.policy import SafetyConfig, SafetyConfigError, add_arguments
+from linq_mcp.config.settings import Settings, SettingsError, add_arguments, flags_of
+from linq_mcp.policy import SafetyConfig, SafetyConfigError
 
 
 def test_confirm_fallback_is_token_unless_the_operator_says_refuse() -> None:
@@ -24,10 +24,10 @@ def test_confirm_fallback_is_token_unless_the_operator_says_refuse() -> None:
 def test_confirm_fallback_comes_from_env_and_flags_with_flags_winning() -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    flags = parser.parse_args(["--confirm-fallback", "token"])
+    flags = flags_of(parser.parse_args(["--confirm-fallback", "token"]))
     env = {"LINQ_MCP_CONFIRM_FALLBACK": "refuse"}
-    assert SafetyConfig.layered({"confirm_fallback": "token"}, env).confirm_fallback == "refuse"
-    assert SafetyConfig.layered({"confirm_fallback": "refuse"}, env, flags).confirm_fallback == "token"
+    assert settings_mod.load({}, env).safety.confirm_fallback == "refuse"
+    assert settings_mod.load(flags, env).safety.confirm_fallback == "token"
 
 
 def test_a_bad_confirm_fallback_names_the_key_and_the_choices() -> None:
@@ -80,7 +80,7 @@ def test_linq_mcp_secret_wins_and_must_be_long_enough(tmp_path: Path, monkeypatc
     loaded = settings_mod.load({}, {"LINQ_MCP_SECRET": "s" * 40})
     assert server_secret(loaded) == b"s" * 40
     assert not (tmp_path / "secret").exists()
-    with pytest.raises(SettingsError, match="LINQ_MCP_SECRET must be at least 32"):
+    with pytest.raises(SettingsError, match="LINQ_MCP_SECRET.*must be at least 32"):
         settings_mod.load({}, {"LINQ_MCP_SECRET": "too-short"})
 
 

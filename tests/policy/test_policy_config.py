@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from linq_mcp.policy import SafetyConfig, SafetyConfigError, add_arguments
+from linq_mcp.config.settings import SettingsError, add_arguments, flags_of, load
+from linq_mcp.policy import SafetyConfig, SafetyConfigError
 
 
-def parse_flags(*argv: str) -> argparse.Namespace:
+def parse_flags(*argv: str) -> dict[str, Any]:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    return parser.parse_args(list(argv))
+    return flags_of(parser.parse_args(list(argv)))
+
+
+def layered(
+    tmp_path: Path, section: dict[str, Any], environ: dict[str, str] | None = None, flags: dict[str, Any] | None = None
+) -> SafetyConfig:
+    """The [safety] section after flags > environment > file, through the one settings loader."""
+    lines = ["[safety]"]
+    for key, value in section.items():
+        text = "[" + ", ".join(f'"{v}"' for v in value) + "]" if isinstance(value, list) else repr(value)
+        lines.append(f"{key} = {text}".replace("'", '"'))
+    path = tmp_path / "c.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return load(flags or {}, environ or {}, config_file=str(path)).safety
 
 
 def test_the_documented_toml_section_is_read_as_written() -> None:
@@ -44,7 +60,6 @@ def test_the_documented_toml_section_is_read_as_written() -> None:
         ("default_region", "Narnia"),
         ("allow_recipients", ["1555*"]),
         ("block_recipients", ["not a handle"]),
-        ("allow_payment_credentials", "perhaps"),
     ],
 )
 def test_a_bad_file_value_raises_an_error_naming_the_key(key: str, value: object) -> None:
@@ -58,23 +73,24 @@ def test_an_unknown_key_is_an_error_listing_the_known_ones() -> None:
 
 
 def test_a_bad_environment_value_names_the_variable() -> None:
-    with pytest.raises(SafetyConfigError, match="LINQ_MCP_MAX_SENDS_PER_DAY"):
-        SafetyConfig.from_env({"LINQ_MCP_MAX_SENDS_PER_DAY": "-3"})
+    with pytest.raises(SettingsError, match="LINQ_MCP_MAX_SENDS_PER_DAY"):
+        load({}, {"LINQ_MCP_MAX_SENDS_PER_DAY": "-3"})
 
 
 def test_a_bad_flag_names_the_flag() -> None:
-    with pytest.raises(SafetyConfigError, match="--max-group-size"):
-        SafetyConfig.from_args(parse_flags("--max-group-size", "0"))
+    with pytest.raises(SettingsError, match="--max-group-size"):
+        load(parse_flags("--max-group-size", "0"), {})
 
 
 def test_environment_lists_are_comma_separated() -> None:
-    config = SafetyConfig.from_env({"LINQ_MCP_ALLOW_RECIPIENTS": "+1555*, *@example.com", "LINQ_MCP_CONFIRM": "ALWAYS"})
+    config = load({}, {"LINQ_MCP_ALLOW_RECIPIENTS": "+1555*, *@example.com", "LINQ_MCP_CONFIRM": "ALWAYS"}).safety
     assert config.allow_recipients == ("+1555*", "*@example.com")
     assert config.confirm == "always"
 
 
-def test_flags_beat_environment_which_beats_the_file() -> None:
-    config = SafetyConfig.layered(
+def test_flags_beat_environment_which_beats_the_file(tmp_path: Path) -> None:
+    config = layered(
+        tmp_path,
         {"confirm": "never", "max_sends_per_hour": 50, "max_sends_per_day": 60, "allow_recipients": ["+1555*"]},
         {"LINQ_MCP_CONFIRM": "always", "LINQ_MCP_MAX_SENDS_PER_HOUR": "40"},
         parse_flags("--confirm", "first_contact"),
@@ -85,30 +101,30 @@ def test_flags_beat_environment_which_beats_the_file() -> None:
     assert config.allow_recipients == ("+1555*",)  # untouched by later layers
 
 
-def test_a_repeated_flag_replaces_the_file_list() -> None:
-    config = SafetyConfig.layered(
-        {"allow_recipients": ["+1555*"]}, {}, parse_flags("--allow-recipient", "+1666*", "--allow-recipient", "a@b.com")
-    )
+def test_a_repeated_flag_replaces_the_file_list(tmp_path: Path) -> None:
+    flags = parse_flags("--allow-recipient", "+1666*", "--allow-recipient", "a@b.com")
+    config = layered(tmp_path, {"allow_recipients": ["+1555*"]}, {}, flags)
     assert config.allow_recipients == ("+1666*", "a@b.com")
 
 
-def test_flags_not_given_leave_lower_layers_alone() -> None:
-    config = SafetyConfig.layered({"inbound": "allowlisted", "allow_recipients": ["+1555*"]}, {}, parse_flags())
+def test_flags_not_given_leave_lower_layers_alone(tmp_path: Path) -> None:
+    config = layered(tmp_path, {"inbound": "allowlisted", "allow_recipients": ["+1555*"]}, {}, parse_flags())
     assert config.inbound == "allowlisted"
 
 
-def test_allowlisted_inbound_without_an_allowlist_is_rejected() -> None:
-    with pytest.raises(SafetyConfigError, match="allow_recipients"):
-        SafetyConfig.layered({"inbound": "allowlisted"})
+def test_allowlisted_inbound_without_an_allowlist_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="allow_recipients"):
+        layered(tmp_path, {"inbound": "allowlisted"})
 
 
-def test_caps_must_nest_minute_hour_day() -> None:
-    with pytest.raises(SafetyConfigError, match="max_sends_per_minute"):
-        SafetyConfig.layered({"max_sends_per_minute": 200})
+def test_caps_must_nest_minute_hour_day(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="max_sends_per_minute"):
+        layered(tmp_path, {"max_sends_per_minute": 200})
 
 
-def test_the_payment_credentials_flag_is_not_added_twice() -> None:
+def test_the_payment_credentials_flag_is_defined_once() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--allow-payment-credentials", action="store_true", default=None)
     add_arguments(parser)
-    assert SafetyConfig.from_args(parser.parse_args(["--allow-payment-credentials"])).allow_payment_credentials
+    flags = [a for a in parser._actions if "--allow-payment-credentials" in a.option_strings]
+    assert len(flags) == 1
+    assert load(flags_of(parser.parse_args(["--allow-payment-credentials"])), {}).allow_payment_credentials

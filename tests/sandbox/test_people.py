@@ -9,7 +9,7 @@ import pytest
 from linq_mcp.sandbox.admin import advance_clock
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
-from linq_mcp.sandbox.people import is_optout_keyword
+from linq_mcp.sandbox.messaging import is_optout_keyword
 
 LINE = "+15550100001"
 AVA, SAM, STEVE, RITA = "+15551230001", "+15551230002", "+15551230003", "+15551230004"

@@ -9,7 +9,8 @@ import standardwebhooks
 from linq import LinqAPIV3
 from webhook_helpers import OLD_SECRET, SECRET, body_of, load_fixture, standard_headers
 
-from linq_mcp.webhooks import WebhookVerificationError, verify
+from linq_mcp.webhooks import WebhookVerificationError
+from linq_mcp.webhooks.verify import verify
 
 
 @pytest.fixture

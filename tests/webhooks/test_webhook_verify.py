@@ -10,7 +10,8 @@ import time
 import pytest
 from webhook_helpers import OLD_SECRET, SECRET, legacy_headers, standard_headers
 
-from linq_mcp.webhooks import WebhookVerificationError, verify
+from linq_mcp.webhooks import WebhookVerificationError
+from linq_mcp.webhooks.verify import verify
 
 BODY = b'{"event_id":"e1","event_type":"message.received","data":{}}'
 NOW = 1_770_000_000

@@ -1,7 +1,13 @@
-"""The V3 operations, one module per area. Each module exposes ``router``."""
+"""Every route the sandbox serves, registered here and nowhere else.
+
+``API_ROUTERS`` serve under ``/api/partner`` (paths like ``/v3/chats``), one module per
+area; ``ADMIN_ROUTERS`` serve the admin API under ``/_sandbox``. ``create_sandbox``
+compiles exactly these lists.
+"""
 
 from __future__ import annotations
 
+from .. import admin, webhooks
 from ..router import Router
 from . import (
     attachments,
@@ -17,7 +23,9 @@ from . import (
     webhook_subscriptions,
 )
 
-ALL_ROUTERS: list[Router] = [
+__all__ = ["ADMIN_ROUTERS", "API_ROUTERS"]
+
+API_ROUTERS: list[Router] = [
     chats.router,
     messages.router,
     rich.router,
@@ -30,3 +38,5 @@ ALL_ROUTERS: list[Router] = [
     experiences.router,
     payments.router,
 ]
+
+ADMIN_ROUTERS: list[Router] = [admin.router, webhooks.admin_router]

@@ -15,11 +15,11 @@ import hmac
 from typing import Any
 from urllib.parse import quote
 
-from .. import failures, presign
+from .. import armed, presign
 from ..errors import LinqError, invalid, missing, not_found
 from ..router import Ctx, Reply, Router
 from ..state import CURRENT_PARTNER, World, owned_by_caller, public
-from ._input import get_int, get_str, uuid_param
+from .params import get_int, get_str, uuid_param
 
 router = Router()
 
@@ -84,7 +84,7 @@ async def create_attachment(ctx: Ctx) -> Reply:
         raise LinqError(400, 5005, f"File too large: {size} bytes (the limit is {MAX_BYTES})")
     if size < 1:
         raise invalid("size_bytes", "must be at least 1")
-    failures.refuse_if_armed(world, "upload_url")  # 500/5003: no presigned URL this time
+    armed.refuse_if_armed(world, "upload_url")  # 500/5003: no presigned URL this time
     attachment_id = world.new_id()
     token = world.new_token()
     expires = world.now() + UPLOAD_TTL

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import bad_phone, invalid
 from ..router import Ctx, Reply, Router
-from ._input import get_str, is_e164, is_email
+from .params import get_str, is_e164, is_email
 
 router = Router()
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import failures
+from .. import armed
 from ..errors import LinqError, bad_phone, missing
 from ..messaging import person_services
 from ..router import Ctx, Reply, Router
 from ..state import World
-from ._input import check_window, get_str, is_e164, is_email
+from .params import check_window, get_str, is_e164, is_email
 
 router = Router()
 
@@ -102,6 +102,6 @@ async def check_rcs(ctx: Ctx) -> Reply:
     if line.get("line_type") == "SMS":
         raise LinqError(503, 4009, f"Line {line['phone_number']} has no RCS account; the answer is unknown")
     _limit(world, line)
-    failures.refuse_if_armed(world, "capability_check")  # 503/4004 or 4010: the answer is unknown
+    armed.refuse_if_armed(world, "capability_check")  # 503/4004 or 4010: the answer is unknown
     available = "RCS" in services_for(world, address)
     return Reply(200, _answer(address, available, "RCS" if available else "SMS"))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from typing import Any
 
-from .. import failures, idempotency, messaging, typing_bubble, web
+from .. import armed, failures, idempotency, messaging, people, typing_bubble, web
 from ..errors import LinqError, bad_phone, invalid, missing, rate_limited
 from ..messaging import Doc
 from ..router import Ctx, Reply, Router
 from ..state import World
+from . import params
 
 router = Router()
 
@@ -25,27 +25,6 @@ AUDIO_TYPES = {
     "audio/aiff", "audio/x-aiff", "audio/amr",
 }  # fmt: skip
 SHARE_CARD_WINDOW = 300.0
-
-
-def _override(body: dict[str, Any]) -> bool:
-    value = body.get("override_optout", False)
-    if not isinstance(value, bool):
-        raise invalid("override_optout", "must be a boolean")
-    return value
-
-
-def _recipients(body: dict[str, Any]) -> list[str]:
-    to = body.get("to")
-    if to is None or to == []:
-        raise missing("to")
-    if not isinstance(to, list) or len(to) > 31:
-        raise invalid("to", "must be a list of 1-31 handles")
-    handles: list[str] = []
-    for i, raw in enumerate(to):
-        handle = messaging.require_handle(f"to[{i}]", raw)
-        if handle.lower() not in {h.lower() for h in handles}:
-            handles.append(handle)
-    return handles
 
 
 def _active_chat(ctx: Ctx) -> Doc:
@@ -69,9 +48,9 @@ async def create_chat(ctx: Ctx) -> Reply:
     world = ctx.world
     body = ctx.body()
     sender = messaging.require_phone("from", body.get("from"))
-    to = _recipients(body)
+    to = params.recipients(body)
     content = messaging.validate_content(body.get("message"))
-    override = _override(body)
+    override = params.override_optout(body)
     scopes = (
         [idempotency.scope_key(ctx.operation, "message", content.idempotency_key)] if content.idempotency_key else []
     )
@@ -91,7 +70,7 @@ async def create_chat(ctx: Ctx) -> Reply:
     if chat is None:
         chat = messaging.new_chat(world, line, to, service)
         await messaging.announce_chat(world, chat, ctx.trace_id)
-    message = await messaging.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=parts)
+    message = await people.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=parts)
     view = messaging.chat_view(chat)
     reply = Reply(
         201,
@@ -168,7 +147,7 @@ async def update_chat(ctx: Ctx) -> Reply:
 
 
 async def _apply_name(world: World, chat: Doc, name: str | None, trace_id: str) -> None:
-    failure = failures.take(world, "group_name", chat["id"])
+    failure = armed.take(world, "group_name", chat["id"])
     if failure is not None:
         await failures.group_update_failed(world, chat, "group_name", failure["code"], trace_id)
         return
@@ -191,7 +170,7 @@ async def _apply_name(world: World, chat: Doc, name: str | None, trace_id: str) 
 
 
 async def _apply_icon(world: World, chat: Doc, icon: str | None, trace_id: str) -> None:
-    failure = failures.take(world, "group_icon", chat["id"])
+    failure = armed.take(world, "group_icon", chat["id"])
     if failure is not None:
         await failures.group_update_failed(world, chat, "group_icon", failure["code"], trace_id)
         return
@@ -348,7 +327,7 @@ async def send_message(ctx: Ctx) -> Reply:
     chat = messaging.get_chat(world, ctx.path_params["chat_id"])
     body = ctx.body()
     content = messaging.validate_content(body.get("message"))
-    override = _override(body)
+    override = params.override_optout(body)
     scopes = (
         [idempotency.scope_key(ctx.operation, "message", content.idempotency_key)] if content.idempotency_key else []
     )
@@ -357,7 +336,7 @@ async def send_message(ctx: Ctx) -> Reply:
         return replayed
     service = messaging.preflight_in_chat(world, chat, content, override_optout=override)
     parts = messaging.build_parts(world, content)
-    message = await messaging.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=parts)
+    message = await people.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=parts)
     reply = Reply(202, {"chat_id": chat["id"], "message": messaging.sent_view(ctx.world, message)})
     idempotency.remember(world, scopes, reply, idempotency.fingerprint(ctx))
     return reply
@@ -383,7 +362,7 @@ async def send_voice_memo(ctx: Ctx) -> Reply:
         raise missing("voice_memo_url or attachment_id")
     if url is not None and attachment_id is not None:
         raise invalid("voice_memo_url", "give either voice_memo_url or attachment_id, not both")
-    override = _override(body)
+    override = params.override_optout(body)
     service = messaging.preflight_in_chat(world, chat, None, override_optout=override)
     if url is not None:
         url = messaging.require_https("voice_memo_url", url)
@@ -395,7 +374,7 @@ async def send_voice_memo(ctx: Ctx) -> Reply:
                 5004,
                 f"Invalid file type for a voice memo: {name!r}; use one of {', '.join(sorted(VOICE_MEMO_EXTENSIONS))}",
             )
-        failures.refuse_if_armed(world, "media_download")  # Linq downloads the memo itself
+        armed.refuse_if_armed(world, "media_download")  # Linq downloads the memo itself
         found = web.resource(world, url)
         if not found["reachable"]:
             raise LinqError(400, 5007, f"Failed to download the file from URL (voice_memo_url): {url}")
@@ -405,7 +384,7 @@ async def send_voice_memo(ctx: Ctx) -> Reply:
             "id": world.new_id(),
             "url": url,
             "filename": name,
-            "mime_type": messaging.MIME_BY_EXT[ext],
+            "mime_type": web.MIME_BY_EXT[ext],
             "size_bytes": int(found["size_bytes"]) if url in world.web else 48000,
         }
     else:
@@ -426,7 +405,7 @@ async def send_voice_memo(ctx: Ctx) -> Reply:
     memo["duration_ms"] = max(1000, memo["size_bytes"] // 16)
     part = {"type": "media", **{k: memo[k] for k in ("id", "url", "filename", "mime_type", "size_bytes")}}
     part["reactions"] = []
-    message = await messaging.send(
+    message = await people.send(
         world, chat, None, service=service, trace_id=ctx.trace_id, parts=[part], kind="voice_memo"
     )
     return Reply(

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import failures
+from .. import armed
 from ..errors import LinqError, bad_phone, missing, not_found
 from ..router import Ctx, Reply, Router
 from ..state import World, public
 from ..webhooks import emit_account_event
-from ._input import check_window, get_str, https_url, is_e164, own_line
+from .params import check_window, get_str, https_url, is_e164, own_line
 
 router = Router()
 
@@ -61,7 +61,7 @@ async def create_contact_card(ctx: Ctx) -> Reply:
     existing = world.contact_cards.get(number)
     if existing is not None and existing.get("is_active"):
         raise LinqError(409, 2014, "Contact card already exists for this number; use PATCH /v3/contact_card")
-    failures.refuse_if_armed(world, "contact_card")  # writing it to the line's device can fail (2022, 4004)
+    armed.refuse_if_armed(world, "contact_card")  # writing it to the line's device can fail (2022, 4004)
     card: dict[str, Any] = {
         "phone_number": line["phone_number"],
         "first_name": fields["first_name"],
@@ -110,7 +110,7 @@ async def update_contact_card(ctx: Ctx) -> Reply:
     if card is None:
         raise not_found(2012, "Contact card", number)
     _limit(world, number)
-    failures.refuse_if_armed(world, "contact_card")
+    armed.refuse_if_armed(world, "contact_card")
     change = {key: {"from": card.get(key), "to": value} for key, value in fields.items() if card.get(key) != value}
     card.update(fields)
     card["is_active"] = True

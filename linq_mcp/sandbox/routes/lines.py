@@ -15,7 +15,7 @@ from ..errors import LinqError, bad_phone, invalid, missing, not_found, rate_lim
 from ..router import Ctx, Reply, Router
 from ..state import World
 from ..webhooks import emit_account_event
-from ._input import is_e164, is_email, own_line
+from .params import is_e164, is_email, own_line
 
 router = Router()
 

@@ -9,7 +9,7 @@ from ..errors import LinqError, bad_phone, invalid, missing
 from ..messaging import Content, Doc
 from ..router import Ctx, Reply, Router
 from ..state import World
-from .chats import _override, _recipients
+from . import params
 
 router = Router()
 
@@ -56,9 +56,9 @@ def _best_line(world: World, to: list[str], excluded: set[str], preferred: str |
 async def send_message_to_handles(ctx: Ctx) -> Reply:
     world = ctx.world
     body = ctx.body()
-    to = _recipients(body)
+    to = params.recipients(body)
     content = messaging.validate_content(body.get("message"))
-    override = _override(body)
+    override = params.override_optout(body)
     excluded_raw = body.get("exclude_from") or []
     if not isinstance(excluded_raw, list):
         raise invalid("exclude_from", "must be a list of E.164 numbers")
@@ -108,7 +108,7 @@ async def send_message_to_handles(ctx: Ctx) -> Reply:
     if chat is None:
         chat = messaging.new_chat(world, line, to, service)
         await messaging.announce_chat(world, chat, ctx.trace_id)
-    message = await messaging.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=parts)
+    message = await people.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=parts)
     reply = Reply(
         202,
         {
@@ -207,7 +207,7 @@ def _sticker(world: World, body: dict[str, Any]) -> Doc:
         raise invalid("type", "a sticker needs exactly one of emoji, url or attachment_id")
     placement = body.get("placement")
     if placement is not None:
-        _check_placement(placement)
+        params.placement(placement)
     source = sources[0]
     if source == "attachment_id":
         found = messaging.attachment(world, body["attachment_id"])
@@ -222,17 +222,6 @@ def _sticker(world: World, body: dict[str, Any]) -> Doc:
         url = messaging.require_https("url", body["url"])
         return {"url": url, "mime_type": "image/png", "width": 300, "height": 300, "file_name": url.rsplit("/", 1)[-1]}
     return {"url": None, "mime_type": "image/png", "width": 160, "height": 160, "file_name": f"{body['emoji']}.png"}
-
-
-def _check_placement(placement: object) -> Doc:
-    if not isinstance(placement, dict):
-        raise invalid("placement", "must be an object with x, y, scale, rotation")
-    for key, value in placement.items():
-        if key not in ("x", "y", "scale", "rotation"):
-            raise invalid(f"placement.{key}", "is not a placement field")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise invalid(f"placement.{key}", "must be a number")
-    return dict(placement)
 
 
 @router.post("/v3/messages/{message_id}/reactions", "react_to_message")
@@ -279,7 +268,7 @@ async def react_to_message(ctx: Ctx) -> Reply:
             "sticker": _sticker(world, body) if kind == "sticker" else None,
         }
         if kind == "sticker":
-            reaction["_placement"] = _check_placement(body.get("placement") or {})
+            reaction["_placement"] = params.placement(body.get("placement") or {})
         else:
             reactions[:] = [r for r in reactions if not (r["is_me"] and r["type"] != "sticker")]
         reactions.append(reaction)

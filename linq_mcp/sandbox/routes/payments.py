@@ -35,7 +35,7 @@ from ..errors import LinqError, bad_phone, conflict, invalid
 from ..idempotency import header_key, remember, replay, scope_key
 from ..router import Ctx, Reply, Router
 from ..state import World, public
-from ._input import get_int, get_str, https_url, is_e164, is_email
+from .params import get_int, get_str, https_url, is_e164, is_email
 
 router = Router()
 

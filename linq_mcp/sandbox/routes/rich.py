@@ -11,7 +11,7 @@ from ..errors import LinqError, invalid, missing, not_found, rate_limited
 from ..messaging import Content, Doc
 from ..router import Ctx, Reply, Router
 from ..state import World
-from .messages import _check_placement
+from . import params
 
 router = Router()
 
@@ -73,7 +73,7 @@ def envelope(message: Doc) -> Doc:
     return {
         "chat_id": message["chat_id"],
         "message_id": message["id"],
-        "poll": {"options": messaging.scrub(poll["options"]), "total_voters": people.total_voters(poll)},
+        "poll": {"options": messaging.scrub(poll["options"]), "total_voters": messaging.total_voters(poll)},
         "reactions": [],
         "created_at": message["created_at"],
         "updated_at": message["updated_at"],
@@ -103,9 +103,7 @@ async def create_poll(ctx: Ctx) -> Reply:
         raise LinqError(409, 2015, "A poll cannot be the first message of a chat")
     content = Content(preferred_service="iMessage", idempotency_key=key)
     messaging.preflight_in_chat(world, chat, content)
-    message = await messaging.send(
-        world, chat, content, service="iMessage", trace_id=ctx.trace_id, parts=[], kind="poll"
-    )
+    message = await people.send(world, chat, content, service="iMessage", trace_id=ctx.trace_id, parts=[], kind="poll")
     message["_poll"] = {"options": [_option(world, chat, t) for t in texts]}
     reply = Reply(202, envelope(message))
     idempotency.remember(world, scopes, reply, idempotency.fingerprint(ctx))
@@ -231,7 +229,7 @@ async def update_app_card(ctx: Ctx) -> Reply:
     }
     content = Content(parts=[{"type": "imessage_app", "app": card["app"], "layout": layout}])
     service = messaging.preflight_in_chat(world, chat, content)
-    message = await messaging.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=[new_part])
+    message = await people.send(world, chat, content, service=service, trace_id=ctx.trace_id, parts=[new_part])
     message["_replaces"] = original["id"]
     return Reply(202, {"chat_id": chat["id"], "message": messaging.sent_view(ctx.world, message)})
 
@@ -243,7 +241,7 @@ async def update_sticker_placement(ctx: Ctx) -> Reply:
     body = ctx.body()
     if body.get("placement") is None:
         raise missing("placement")
-    placement = _check_placement(body["placement"])
+    placement = params.placement(body["placement"])
     reaction_id = ctx.path_params["reaction_id"]
     reaction = next(
         (r for p in message.get("parts") or [] for r in p.get("reactions") or [] if r.get("id") == reaction_id),

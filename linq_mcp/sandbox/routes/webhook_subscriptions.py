@@ -23,7 +23,7 @@ from ..webhooks import (
     public_url,
     requested_version,
 )
-from ._input import get_bool, get_str, https_url, phone_list
+from .params import get_bool, get_str, https_url, phone_list
 
 router = Router()
 

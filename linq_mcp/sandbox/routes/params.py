@@ -1,4 +1,4 @@
-"""Request-field checks shared by the lines/attachments/webhooks/payments route modules.
+"""Request-field checks shared by the route modules.
 
 Each helper raises the :class:`LinqError` Linq answers for that mistake (1001 missing,
 1002 not E.164, 1005 bad value), so a handler reads as a list of its fields.
@@ -11,8 +11,8 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..errors import LinqError, bad_phone, invalid, missing, not_found, rate_limited
-from ..messaging import E164, EMAIL
+from ..errors import bad_phone, invalid, missing, not_found, rate_limited
+from ..messaging import E164, EMAIL, require_handle
 
 if TYPE_CHECKING:
     from ..state import World
@@ -70,13 +70,6 @@ def get_bool(body: dict[str, Any], key: str) -> bool | None:
         return None
     if not isinstance(value, bool):
         raise invalid(key, "must be a boolean")
-    return value
-
-
-def get_phone(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = get_str(body, key, required=required)
-    if value is not None and not is_e164(value):
-        raise bad_phone(key, value)
     return value
 
 
@@ -142,7 +135,35 @@ def check_window(world: World, key: str, limit: int, window: float, what: str) -
     world.counters[key] = stamps
 
 
-def body_object(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise LinqError(400, 1003, "Invalid request body: expected a JSON object")
-    return raw
+def override_optout(body: dict[str, Any]) -> bool:
+    """``override_optout`` (default false): send despite an opt-out."""
+    value = body.get("override_optout", False)
+    if not isinstance(value, bool):
+        raise invalid("override_optout", "must be a boolean")
+    return value
+
+
+def recipients(body: dict[str, Any]) -> list[str]:
+    to = body.get("to")
+    if to is None or to == []:
+        raise missing("to")
+    if not isinstance(to, list) or len(to) > 31:
+        raise invalid("to", "must be a list of 1-31 handles")
+    handles: list[str] = []
+    for i, raw in enumerate(to):
+        handle = require_handle(f"to[{i}]", raw)
+        if handle.lower() not in {h.lower() for h in handles}:
+            handles.append(handle)
+    return handles
+
+
+def placement(value: object) -> dict[str, Any]:
+    """A sticker's ``placement``: numbers for x, y, scale and rotation only."""
+    if not isinstance(value, dict):
+        raise invalid("placement", "must be an object with x, y, scale, rotation")
+    for key, number in value.items():
+        if key not in ("x", "y", "scale", "rotation"):
+            raise invalid(f"placement.{key}", "is not a placement field")
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise invalid(f"placement.{key}", "must be a number")
+    return dict(value)

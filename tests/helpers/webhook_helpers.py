@@ -11,7 +11,7 @@ from typing import Any
 
 from linq_mcp.webhooks import sign_legacy, sign_standard
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "webhooks" / "fixtures"
 SECRET = "whsec_" + base64.b64encode(b"linq-mcp test signing key 32 by!").decode()
 OLD_SECRET = "whsec_" + base64.b64encode(b"the previous key, before rotate").decode()
 PATH = "/webhooks/linq"
