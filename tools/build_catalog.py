@@ -1,6 +1,7 @@
 """Rebuild linq_mcp/spec/catalog.json, the precompiled tool catalog read at start-up.
 
-Run after changing the spec (tools/sync_spec.py) or the compiler (linq_mcp/tools/catalog.py):
+Run after changing the spec (tools/sync_spec.py), the tool facts (linq_mcp/spec/tools.toml) or the
+compiler (linq_mcp/tools/catalog.py):
 
     python tools/build_catalog.py          # rewrite
     python tools/build_catalog.py --check  # exit 1 if stale
@@ -9,20 +10,21 @@ Run after changing the spec (tools/sync_spec.py) or the compiler (linq_mcp/tools
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
+import tomllib
 from pathlib import Path
 
-from linq_mcp.tools.catalog import catalog_to_json, compile_catalog
+from linq_mcp.tools.catalog import catalog_to_json, compile_catalog, sources_digest
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "linq_mcp" / "spec"
 
 
 def build() -> str:
     spec_bytes = (SPEC_DIR / "linq-v3.openapi.json").read_bytes()
-    catalog = compile_catalog(json.loads(spec_bytes))
-    data = catalog_to_json(catalog, hashlib.sha256(spec_bytes).hexdigest())
+    facts_bytes = (SPEC_DIR / "tools.toml").read_bytes()
+    catalog = compile_catalog(json.loads(spec_bytes), tomllib.loads(facts_bytes.decode("utf-8")))
+    data = catalog_to_json(catalog, sources_digest(spec_bytes, facts_bytes))
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True) + "\n"
 
 

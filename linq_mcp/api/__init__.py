@@ -1,6 +1,6 @@
-"""The Linq API as linq-mcp speaks it: the HTTP client, the exception tree every failure
-becomes, what each Linq error code means (``spec/error-codes.json``) and how an error is
-shown to the model.
+"""The Linq API as linq-mcp speaks it: one request built from a tool's arguments (httpx-free),
+the HTTP client, the exception tree every failure becomes, what each Linq error code means
+(``spec/error-codes.json``) and how an error is shown to the model.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from linq_mcp._exports import lazy
 
 if TYPE_CHECKING:
-    from linq_mcp.api.client import ApiRequest, ApiResponse, LinqClient, make_http_client
+    from linq_mcp.api.client import ApiResponse, LinqClient, make_http_client
     from linq_mcp.api.codes import ERROR_CODES, ErrorInfo, error_info, explain
     from linq_mcp.api.errors import (
         CatalogError,
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         ValidationFailed,
         api_error_from_response,
     )
+    from linq_mcp.api.request import ApiRequest, Operation, Param
     from linq_mcp.api.tool_errors import ERROR_FIELDS, render_tool_error, tool_error
 
 __all__ = [
@@ -38,7 +39,9 @@ __all__ = [
     "LinqConnectionError",
     "LinqMCPError",
     "LinqTimeoutError",
+    "Operation",
     "OutcomeUnknownError",
+    "Param",
     "RateLimitError",
     "ServerUnavailable",
     "ValidationFailed",
@@ -53,7 +56,6 @@ __all__ = [
 __getattr__ = lazy(
     __name__,
     {
-        "ApiRequest": "client",
         "ApiResponse": "client",
         "LinqClient": "client",
         "make_http_client": "client",
@@ -71,6 +73,9 @@ __getattr__ = lazy(
         "ServerUnavailable": "errors",
         "ValidationFailed": "errors",
         "api_error_from_response": "errors",
+        "ApiRequest": "request",
+        "Operation": "request",
+        "Param": "request",
         "ERROR_FIELDS": "tool_errors",
         "render_tool_error": "tool_errors",
         "tool_error": "tool_errors",

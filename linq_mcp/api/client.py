@@ -24,7 +24,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -39,6 +39,7 @@ from linq_mcp.api.errors import (
     OutcomeUnknownError,
     api_error_from_response,
 )
+from linq_mcp.api.request import ApiRequest
 from linq_mcp.config.redact import register_secret
 
 __all__ = [
@@ -63,18 +64,6 @@ GATEWAY_STATUSES = frozenset({502, 503, 504})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The request never left us and never will: retrying cannot help.
 NOT_SENT_FATAL = (httpx.UnsupportedProtocol, httpx.ProxyError, httpx.LocalProtocolError)
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One call to Linq, already built from a tool's arguments."""
-
-    method: str  # "GET", "POST", ...
-    path: str  # formatted, e.g. "/v3/chats/6f1c.../messages"
-    query: list[tuple[str, str]] = field(default_factory=list)  # repeated keys allowed
-    json: Any | None = None  # body, or None
-    headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Idempotency-Key": "..."}
-    replay_safe: bool = False  # True when sending it twice cannot act twice
 
 
 @dataclass(frozen=True)
@@ -150,20 +139,6 @@ def path_for_log(path: str) -> str:
     """The path with ids and handles replaced by ``{}``: ``/v3/chats/{}/messages``."""
     path = path.split("?", 1)[0]
     return "/".join(seg if not seg or _SAFE_SEGMENT.match(seg) else "{}" for seg in path.split("/"))
-
-
-def _idempotency_key(request: ApiRequest) -> str | None:
-    """The key a send carries, wherever Linq reads it (header, message or poll)."""
-    for name, value in request.headers.items():
-        if name.lower() == "idempotency-key" and value:
-            return value
-    if isinstance(request.json, dict):
-        for holder in ("message", "poll"):
-            part = request.json.get(holder)
-            if isinstance(part, dict) and isinstance(part.get("idempotency_key"), str):
-                key: str = part["idempotency_key"]
-                return key
-    return None
 
 
 class LinqClient:
@@ -326,7 +301,7 @@ class LinqClient:
             return LinqConnectionError(f"The connection to Linq failed ({name}{tries}).", sent=True)
         return OutcomeUnknownError(
             keyed=request.replay_safe,
-            idempotency_key=_idempotency_key(request) if request.replay_safe else None,
+            idempotency_key=request.idempotency_key if request.replay_safe else None,
             cause=name,
             attempts=attempt,
         )

@@ -43,11 +43,13 @@ __all__ = [
     "BadRequestError",
     "CatalogError",
     "ConflictError",
+    "EarlierOutcomeUnknown",
     "InternalServerError",
     "LinqAPIError",
     "LinqConnectionError",
     "LinqMCPError",
     "LinqTimeoutError",
+    "LocalToolFailed",
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
@@ -193,6 +195,25 @@ class ValidationFailed(LinqMCPError):
             n = len(self.problems)
             message = f"{n} invalid argument{'s' if n != 1 else ''}"
         super().__init__(message)
+
+
+class EarlierOutcomeUnknown(LinqMCPError):
+    """An earlier call with this idempotency key has no known outcome, and Linq does not
+    de-duplicate the operation: sending again could deliver it twice."""
+
+    def __init__(self, tool: str, state: str) -> None:
+        self.tool = tool
+        self.state = state
+        super().__init__(f"an earlier {tool} call with this idempotency_key has an {state} outcome")
+
+
+class LocalToolFailed(LinqMCPError):
+    """A tool that only reads linq-mcp's own data failed: nothing reached Linq."""
+
+    def __init__(self, tool: str, cause: BaseException) -> None:
+        self.tool = tool
+        self.cause_name = type(cause).__name__
+        super().__init__(f"{tool} failed reading linq-mcp's local data ({self.cause_name})")
 
 
 class CatalogError(LinqMCPError):

@@ -16,9 +16,11 @@ from typing import Any
 from linq_mcp.api.codes import explain
 from linq_mcp.api.errors import (
     CatalogError,
+    EarlierOutcomeUnknown,
     LinqAPIError,
     LinqConnectionError,
     LinqTimeoutError,
+    LocalToolFailed,
     OutcomeUnknownError,
     ServerUnavailable,
     ValidationFailed,
@@ -42,8 +44,12 @@ OUTCOME_UNKNOWN_UNKEYED = (
 )
 
 
-def tool_error(exc: BaseException, *, idempotency_key: str | None = None) -> dict[str, Any]:
-    """The ``structuredContent`` of an MCP error result for ``exc`` (None values omitted)."""
+def tool_error(exc: BaseException, *, idempotency_key: str | None = None, deduplicated: bool = True) -> dict[str, Any]:
+    """The ``structuredContent`` of an MCP error result for ``exc`` (None values omitted).
+
+    ``idempotency_key``: the key the call carried (every keyed call's result says it);
+    ``deduplicated``: whether Linq itself honours it, so a retry with it cannot act twice.
+    """
     payload: dict[str, Any]
     if isinstance(exc, LinqAPIError):
         info = explain(exc.status, exc.code)
@@ -62,7 +68,7 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None) -> dic
         else:
             payload["retryable"] = False
     elif isinstance(exc, OutcomeUnknownError):
-        key = idempotency_key or exc.idempotency_key
+        key = (idempotency_key or exc.idempotency_key) if deduplicated else None
         if key is not None:
             message = OUTCOME_UNKNOWN_KEYED
             fix = "Retry with the same idempotency_key."
@@ -78,7 +84,7 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None) -> dic
             "meaning": "The connection failed after the request may have been sent.",
             "fix": fix,
             "retryable": bool(key is not None or exc.keyed),
-            "idempotency_key": key,
+            "idempotency_key": idempotency_key or exc.idempotency_key,
         }
     elif isinstance(exc, LinqConnectionError):
         timeout = isinstance(exc, LinqTimeoutError)
@@ -111,6 +117,23 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None) -> dic
             "message": f"linq-mcp's API description is inconsistent: {scrub(str(exc))}",
             "retryable": False,
         }
+    elif isinstance(exc, EarlierOutcomeUnknown):
+        payload = {
+            "error": "outcome_unknown",
+            "message": f"An earlier call with this idempotency_key has an {exc.state} outcome, and "
+            f"{exc.tool} has no idempotency at Linq, so linq-mcp will not risk sending it twice.",
+            "fix": "Check whether it arrived (e.g. list_messages on the chat). To send it anyway, "
+            "call again with a new idempotency_key.",
+            "retryable": False,
+        }
+    elif isinstance(exc, LocalToolFailed):
+        payload = {
+            "error": "internal_error",
+            "message": f"{exc.tool} failed reading linq-mcp's local data ({exc.cause_name}). "
+            "This tool only reads local data: nothing was sent to Linq and nothing changed.",
+            "fix": "Try again; if it keeps failing, tell the user the server's local store needs attention.",
+            "retryable": True,
+        }
     else:
         payload = {
             "error": "internal_error",
@@ -118,6 +141,8 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None) -> dic
             "Whether the request reached Linq is unknown.",
             "retryable": False,
         }
+    if payload.get("idempotency_key") is None:
+        payload["idempotency_key"] = idempotency_key
     return {k: v for k, v in payload.items() if v is not None}
 
 

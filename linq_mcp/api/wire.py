@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from linq_mcp.tools.catalog import Operation
+from linq_mcp.api.request import Operation
 
 __all__ = ["IDEMPOTENCY_KEY_PATTERN", "wire_problems"]
 

@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from linq_mcp.server.runtime import MissingApiKey
         from linq_mcp.server.transports import CannotListen, UnsafeBind
         from linq_mcp.store import StoreUnavailable
-        from linq_mcp.tools.inventory import InventoryError
+        from linq_mcp.tools.registry import InventoryError
 
         mistakes = (MissingApiKey, SettingsError, InventoryError, UnsafeBind, SandboxConfigError, StoreUnavailable)
         if isinstance(exc, (*mistakes, CannotListen)):

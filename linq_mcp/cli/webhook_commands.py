@@ -100,7 +100,7 @@ def _same_endpoint(a: str, b: str) -> bool:
 
 
 async def _setup(settings: Settings, url: str, events: list[str]) -> int:
-    from linq_mcp.server.runtime import open_runtime
+    from linq_mcp.server.runtime import open_base
 
     parts = urlsplit(url)
     if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK):
@@ -109,7 +109,7 @@ async def _setup(settings: Settings, url: str, events: list[str]) -> int:
     target = target_with_version(url)
     path = secrets_file(database_path(settings))
     try:
-        async with open_runtime(settings) as rt:
+        async with open_base(settings) as rt:
             listed = await rt.client.send(ApiRequest("GET", "/v3/webhook-subscriptions", replay_safe=True))
             subs = [s for s in (listed.body or {}).get("subscriptions") or [] if isinstance(s, dict)]
             same = [s for s in subs if _same_endpoint(str(s.get("target_url", "")), target)]
@@ -187,12 +187,12 @@ async def _receiver_health(settings: Settings) -> tuple[str, dict[str, Any] | No
 
 
 async def _status(settings: Settings) -> int:
-    from linq_mcp.server.runtime import MissingApiKey, open_runtime
+    from linq_mcp.server.runtime import MissingApiKey, open_base
 
     path = database_path(settings)
     print("Subscriptions:")
     try:
-        async with open_runtime(settings) as rt:
+        async with open_base(settings) as rt:
             listed = await rt.client.send(ApiRequest("GET", "/v3/webhook-subscriptions", replay_safe=True))
             subs = (listed.body or {}).get("subscriptions") or []
             if not subs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,23 +11,24 @@ from ..webhooks import WebhookReceiver
 from .notify import Notifier
 
 if TYPE_CHECKING:
-    from linq_mcp.server.runtime import Runtime
+    from mcp.server.subscriptions import ListenHandler
 
     from ..policy import Policy
 
 
-@dataclass
+@dataclass(eq=False)
 class EventHub:
-    runtime: Runtime
     store: EventLog
+    policy: Policy | None = None  # the safety policy in force: fences what others wrote
     shared: Store | None = None  # the whole store (leadership, health), when served
     notifier: Notifier = field(default_factory=Notifier)
     receiver: WebhookReceiver | None = None
     sandbox_subscription_id: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def policy(self) -> Policy | None:
-        """The safety policy in force (read late: the guard is wired before serving)."""
-        guard = self.runtime.runner.guard
-        return getattr(guard, "policy", None)
+    @functools.cached_property
+    def listen(self) -> ListenHandler:
+        """``subscriptions/listen`` (2026-07-28) over the notifier's bus."""
+        from mcp.server.subscriptions import ListenHandler
+
+        return ListenHandler(self.notifier.bus)

@@ -18,13 +18,12 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 
 from ..store.base import EventLog
 from ..webhooks import Event
+from .specs import EVENTS_URI, INBOX_URI
 
 __all__ = ["EVENTS_URI", "INBOX_URI", "Notifier", "affected_uris", "chat_uris"]
 
 log = logging.getLogger("linq_mcp.events")
 
-EVENTS_URI = "linq://events"
-INBOX_URI = "linq://inbox"
 SEND_TIMEOUT = 5.0
 
 

@@ -9,62 +9,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import mcp.types as types
 from mcp.server import ServerRequestContext
-from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPError
 
-from .notify import EVENTS_URI, INBOX_URI
 from .present import present_conversation, present_event, present_inbox_item
+from .specs import EVENTS_URI, INBOX_URI
 
 if TYPE_CHECKING:
-    from linq_mcp.server.runtime import Runtime
-
     from .hub import EventHub
 
-__all__ = ["handler_factories", "read_document"]
+__all__ = ["complete", "read_document", "read_resource", "subscribe", "unsubscribe"]
 
 JSON = "application/json"
 PAGE = 50
 _CHAT = re.compile(r"^linq://chats/([^/?#]+)/(events|conversation)$")
 _EVENT = re.compile(r"^linq://events/([^/?#]+)$")
-
-FIXED = [
-    types.Resource(
-        uri=EVENTS_URI,
-        name="events",
-        title="Recent Linq events",
-        description="Webhook/polled events, newest first: messages, delivery, reads, reactions, chat changes.",
-        mime_type=JSON,
-    ),
-    types.Resource(
-        uri=INBOX_URI,
-        name="inbox",
-        title="Unread inbound messages",
-        description="Inbound messages across chats not yet answered (a reply in the chat clears them).",
-        mime_type=JSON,
-    ),
-]
-TEMPLATES = [
-    types.ResourceTemplate(uri_template="linq://events/{event_id}", name="event", title="One event", mime_type=JSON),
-    types.ResourceTemplate(
-        uri_template="linq://chats/{chat_id}/events",
-        name="chat-events",
-        title="A chat's events",
-        description="The chat's events, newest first.",
-        mime_type=JSON,
-    ),
-    types.ResourceTemplate(
-        uri_template="linq://chats/{chat_id}/conversation",
-        name="conversation",
-        title="A chat as a thread",
-        description="Who said what and when, delivery/read state and reactions, oldest first.",
-        mime_type=JSON,
-    ),
-]
 
 
 def _not_found() -> MCPError:
@@ -119,49 +81,29 @@ async def _completions(hub: EventHub, name: str, prefix: str) -> list[str]:
     return list(seen)
 
 
-def handler_factories(hub: EventHub) -> dict[str, Callable[[Runtime], Any]]:
-    """Low-level ``Server`` kwargs -> factories, for ``Runtime.handler_factories``."""
+# The resources handlers the server registers (``server/handlers.py``), given the events
+# layer's hub once the runtime is open (the fixed lists are in ``specs``: nothing opened).
 
-    async def list_resources(
-        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-    ) -> types.ListResourcesResult:
-        return types.ListResourcesResult(resources=FIXED)
 
-    async def list_templates(
-        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-    ) -> types.ListResourceTemplatesResult:
-        return types.ListResourceTemplatesResult(resource_templates=TEMPLATES)
+async def read_resource(hub: EventHub, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+    uri = str(params.uri)
+    document = await read_document(hub, uri)
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, text=text, mime_type=JSON)])
 
-    async def read_resource(
-        ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
-        uri = str(params.uri)
-        document = await read_document(hub, uri)
-        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-        return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, text=text, mime_type=JSON)])
 
-    async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> types.EmptyResult:
-        hub.notifier.subscribe(str(params.uri), ctx.session)
-        return types.EmptyResult()
+async def subscribe(hub: EventHub, ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> None:
+    hub.notifier.subscribe(str(params.uri), ctx.session)
 
-    async def unsubscribe(ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams) -> types.EmptyResult:
-        hub.notifier.unsubscribe(str(params.uri), ctx.session)
-        return types.EmptyResult()
 
-    async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> types.CompleteResult:
-        values: list[str] = []
-        if isinstance(params.ref, types.ResourceTemplateReference) and params.ref.uri.startswith("linq://"):
-            values = await _completions(hub, params.argument.name, params.argument.value)
-        return types.CompleteResult(
-            completion=types.Completion(values=values[:100], total=len(values), has_more=len(values) > 100)
-        )
+async def unsubscribe(hub: EventHub, ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams) -> None:
+    hub.notifier.unsubscribe(str(params.uri), ctx.session)
 
-    return {
-        "on_list_resources": lambda rt: list_resources,
-        "on_list_resource_templates": lambda rt: list_templates,
-        "on_read_resource": lambda rt: read_resource,
-        "on_subscribe_resource": lambda rt: subscribe,
-        "on_unsubscribe_resource": lambda rt: unsubscribe,
-        "on_subscriptions_listen": lambda rt: ListenHandler(hub.notifier.bus),
-        "on_completion": lambda rt: complete,
-    }
+
+async def complete(hub: EventHub, params: types.CompleteRequestParams) -> types.CompleteResult:
+    values: list[str] = []
+    if isinstance(params.ref, types.ResourceTemplateReference) and params.ref.uri.startswith("linq://"):
+        values = await _completions(hub, params.argument.name, params.argument.value)
+    return types.CompleteResult(
+        completion=types.Completion(values=values[:100], total=len(values), has_more=len(values) > 100)
+    )

@@ -1,4 +1,5 @@
-"""What the ``events`` tools and handlers look like, apart from what they do.
+"""What the ``events`` tools look like, apart from what they do: the events layer's own
+definitions, which the tool registry reads (plain data: no MCP types, nothing opened).
 
 Kept free of the store, the receiver and the API client so that a server can list its
 tools and answer ``initialize`` before any of those is opened.
@@ -87,13 +88,6 @@ TOOL_SPECS: tuple[dict[str, Any], ...] = (
     },
 )
 
-# The low-level Server handlers the events layer registers (resources, subscriptions, completions).
-HANDLER_NAMES: tuple[str, ...] = (
-    "on_list_resources",
-    "on_list_resource_templates",
-    "on_read_resource",
-    "on_subscribe_resource",
-    "on_unsubscribe_resource",
-    "on_subscriptions_listen",
-    "on_completion",
-)
+
+EVENTS_URI = "linq://events"
+INBOX_URI = "linq://inbox"

@@ -10,26 +10,30 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from linq_mcp.server.runtime import ExtraTool
-from linq_mcp.tools.runner import ToolResult
+from linq_mcp.api.errors import LocalToolFailed, ValidationFailed
+from linq_mcp.tools.dialect import NO_ARGUMENTS
+from linq_mcp.tools.results import ToolResult, error_result
+from linq_mcp.tools.validation import without_nulls
 
 from ..webhooks import Event
 from .present import present_event
-from .specs import DEFAULT_WAIT, LIST_INPUT, MAX_WAIT, TOOL_SPECS, WAIT_INPUT
+from .specs import DEFAULT_WAIT, LIST_INPUT, MAX_WAIT, WAIT_INPUT
 
 if TYPE_CHECKING:
     from .hub import EventHub
 
-__all__ = ["event_tools", "matcher"]
+__all__ = ["LocalHandler", "event_tools", "matcher"]
 
 PROGRESS_EVERY = 5.0
 log = logging.getLogger("linq_mcp.events")
 Handler = Callable[[dict[str, Any], Any], Awaitable[ToolResult]]
+# A tool a layer carries out itself: (the call's raw arguments, the request context) -> result.
+LocalHandler = Callable[[Mapping[str, Any] | None, Any], Awaitable[ToolResult]]
 
 
 def _type_matches(event_type: str, wanted: Sequence[str]) -> bool:
@@ -61,16 +65,8 @@ def _problem(path: str, problem: str, expected: str, example: Any) -> dict[str, 
 
 def _invalid(problems: list[dict[str, Any]]) -> ToolResult:
     names = ", ".join(p["path"] for p in problems)
-    return ToolResult(
-        {
-            "error": "invalid_arguments",
-            "message": f"invalid {names}: " + "; ".join(f"{p['path']} {p['problem']}" for p in problems),
-            "fix": "Correct the arguments listed in problems and call the tool again.",
-            "retryable": False,
-            "problems": problems,
-        },
-        is_error=True,
-    )
+    message = f"invalid {names}: " + "; ".join(f"{p['path']} {p['problem']}" for p in problems)
+    return error_result(ValidationFailed(problems, message))
 
 
 def _check_cursor(since: Any) -> dict[str, Any] | None:
@@ -124,22 +120,9 @@ def _parse(args: dict[str, Any], allowed: dict[str, Any]) -> list[dict[str, Any]
     return problems
 
 
-def _local_failure(tool: str, exc: Exception) -> ToolResult:
-    """An unexpected failure of a purely local read: never worded as a Linq outcome."""
-    log.exception("%s failed", tool)
-    return ToolResult(
-        {
-            "error": "internal_error",
-            "message": f"{tool} failed reading linq-mcp's local event store ({type(exc).__name__}). "
-            "This tool only reads local data: nothing was sent to Linq and nothing changed.",
-            "fix": "Try again; if it keeps failing, tell the user the server's event store needs attention.",
-            "retryable": True,
-        },
-        is_error=True,
-    )
+def event_tools(hub: EventHub) -> dict[str, LocalHandler]:
+    """The handlers of the events tools the registry defines (``events/specs.py``)."""
 
-
-def event_tools(hub: EventHub) -> list[ExtraTool]:
     async def list_events(args: dict[str, Any], ctx: Any) -> ToolResult:
         problems = _parse(args, LIST_INPUT)
         limit = args.get("limit", 20)
@@ -212,20 +195,20 @@ def event_tools(hub: EventHub) -> list[ExtraTool]:
             return ToolResult({"timed_out": True, "cursor": str(position)})
         return ToolResult({"timed_out": False, "event": present_event(found, hub.policy), "cursor": str(found.seq)})
 
-    def local(name: str, handler: Handler) -> Handler:
-        async def guarded(args: dict[str, Any], ctx: Any) -> ToolResult:
+    def local(name: str, schema: dict[str, Any], handler: Handler) -> LocalHandler:
+        async def guarded(arguments: Mapping[str, Any] | None, ctx: Any) -> ToolResult:
+            args = without_nulls(arguments or {}, schema)  # null means absent
+            if NO_ARGUMENTS not in schema.get("properties", {}):
+                args.pop(NO_ARGUMENTS, None)
             try:
                 return await handler(args, ctx)
             except Exception as exc:  # a local read: say so, never "whether it reached Linq is unknown"
-                return _local_failure(name, exc)
+                log.exception("%s failed", name)
+                return error_result(LocalToolFailed(name, exc))
 
         return guarded
 
-    handlers = {
-        "list_events": local("list_events", list_events),
-        "wait_for_event": local("wait_for_event", wait_for_event),
+    return {
+        "list_events": local("list_events", LIST_INPUT, list_events),
+        "wait_for_event": local("wait_for_event", WAIT_INPUT, wait_for_event),
     }
-    return [
-        ExtraTool(**{**spec, "annotations": dict(spec["annotations"])}, handler=handlers[spec["name"]])
-        for spec in TOOL_SPECS
-    ]

@@ -4,7 +4,7 @@ Events reach the store by one or more of:
 
 - sandbox mode: a webhook subscription is created through the API at start; the sandbox
   signs its deliveries and POSTs them (in process) to the real receiver;
-- HTTP transport: ``POST /webhooks/linq`` on the MCP server (``runtime.http_routes``);
+- HTTP transport: ``POST /webhooks/linq`` on the MCP server (the layer's ``http_routes``);
 - stdio with ``--webhooks-port N``: the receiver alone on 127.0.0.1:N;
 - ``--poll-interval S``: the polling fallback;
 - another process (``linq-mcp webhooks serve``, or another replica) writing the same store;
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,14 +33,15 @@ from ..webhooks import WebhookReceiver
 from .hub import EventHub
 from .notify import INBOX_URI
 from .poller import Poller
-from .resources import handler_factories
 from .secrets import read_secrets, secrets_file
 from .tools import event_tools
 
 if TYPE_CHECKING:
-    from linq_mcp.server.runtime import Runtime
+    from linq_mcp.policy import Policy
+    from linq_mcp.server.runtime import Base, Layer
+    from linq_mcp.tools.call import Observer
 
-__all__ = ["SANDBOX_TARGET", "USEFUL_EVENTS", "configured_secrets", "wire"]
+__all__ = ["SANDBOX_TARGET", "USEFUL_EVENTS", "EventsLayer", "configured_secrets", "wire"]
 
 RETRY = 1.0  # seconds between attempts of a background reader whose store read failed
 
@@ -149,30 +151,41 @@ def _inbox_follows_mark_chat_read(hub: EventHub) -> Any:
     return observe
 
 
+@dataclass(frozen=True)
+class EventsLayer:
+    """What the events layer brings to a runtime."""
+
+    hub: EventHub  # the store, notifier and policy the resources read
+    layer: Layer  # the events tools' handlers and the webhook receiver's routes
+    observers: tuple[Observer, ...]  # what it must hear about API calls
+
+
 @contextlib.asynccontextmanager
-async def wire(runtime: Runtime, shared: Store, db_path: Path) -> AsyncIterator[EventHub]:
+async def wire(base: Base, shared: Store, db_path: Path, policy: Policy | None) -> AsyncIterator[EventsLayer]:
     """Register everything on the opened store; background work lives while the context does.
 
     ``db_path`` locates the webhook secrets file (beside the SQLite file, whichever store is used).
     """
-    settings = runtime.settings
+    from linq_mcp.server.runtime import Layer
+
+    settings = base.settings
     store = shared.events
-    hub = EventHub(runtime=runtime, store=store, shared=shared)
-    runtime.handler_factories.update(handler_factories(hub))
-    for tool in event_tools(hub):
-        runtime.add_tool(tool)
+    hub = EventHub(store=store, policy=policy, shared=shared)
     secrets = configured_secrets(settings, db_path)
     receiver = hub.receiver = WebhookReceiver(store, secrets)
-    runtime.http_routes.extend(receiver.routes())
-    runtime.runner.observers.append(_inbox_follows_mark_chat_read(hub))
-    sandbox = runtime.sandbox
+    events = EventsLayer(
+        hub=hub,
+        layer=Layer("events", event_tools(hub), http_routes=tuple(receiver.routes())),
+        observers=(_inbox_follows_mark_chat_read(hub),),
+    )
+    sandbox = base.sandbox
     try:
         async with anyio.create_task_group() as tg:
             await tg.start(hub.notifier.follow, store)
             tg.start_soon(_clear_answered, hub)
             if sandbox is not None:
                 try:
-                    sub_id, secret = await _sandbox_subscription(runtime.client)
+                    sub_id, secret = await _sandbox_subscription(base.client)
                 except LinqMCPError as exc:  # e.g. injected faults: serve anyway, without events
                     log.warning("sandbox webhook subscription failed (%s); no sandbox events", type(exc).__name__)
                 else:
@@ -184,10 +197,10 @@ async def wire(runtime: Runtime, shared: Store, db_path: Path) -> AsyncIterator[
                 tg.start_soon(server.serve)
                 hub.info["webhooks_port"] = settings.webhooks_port
             if settings.poll_interval:
-                poller = Poller(runtime.client, store, settings.poll_interval)
+                poller = Poller(base.client, store, settings.poll_interval)
                 hub.info["poller"] = poller
                 tg.start_soon(shared.lead, "poller", poller.run)  # one poller across the store's processes
-            yield hub
+            yield events
             tg.cancel_scope.cancel()
     finally:
         if sandbox is not None:

@@ -21,7 +21,7 @@ chat's ``handles`` are the ``chat_participants``; with ``message_id``, the chat 
 message. Inbound content goes through
 ``policy.redact_inbound`` and ``policy.fence``; ``policy.describe()`` belongs in the
 server's instructions. Which tools exist at all (payments only when named, credentials
-only when allowed) is ``linq_mcp.tools.inventory``'s job.
+only when allowed) is the tool registry's job (``linq_mcp.tools.registry``).
 """
 
 from __future__ import annotations

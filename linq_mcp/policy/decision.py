@@ -41,6 +41,8 @@ class Refused:
         out: dict[str, Any] = {"error": "policy_refused", "rule": self.rule, "message": self.message}
         if self.handle is not None:
             out["handle"] = self.handle
+        out["fix"] = "This was refused by the operator's safety settings; only the user can change them."
+        out["retryable"] = False
         return out
 
 

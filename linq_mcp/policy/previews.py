@@ -17,18 +17,11 @@ from linq_mcp.policy.reach import tool_reach
 BOOKKEEPING_ARGS = frozenset({"confirm_token", "idempotency_key", "dry_run"})
 AUTO_SERVICE = "auto (iMessage, else RCS, else SMS)"
 
-_ACTIONS: Mapping[str, str] = {
-    "create_chat": "start a chat and send a message",
-    "send_message_to_handles": "send a message",
-    "send_message": "send a message in an existing chat",
-    "send_voice_memo": "send a voice memo",
-    "share_contact_card": "share your contact card",
-    "request_location": "ask for their location",
-    "create_poll": "send a poll",
-    "update_app_card": "send an updated app card",
-    "connect_payment_handle": "start a payment-handle connection (they receive a code by message)",
-    "add_participant": "add a person to a group chat",
-}
+
+def action_of(tool: str) -> str:
+    """What the tool does, as the person reads it."""
+    reach = tool_reach(tool)
+    return (reach.action if reach is not None else None) or tool.replace("_", " ")
 
 
 def payload(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,7 +97,7 @@ def preview(tool: str, args: Mapping[str, Any], reached_handles: Sequence[str]) 
     reach = tool_reach(tool)
     out: dict[str, Any] = {
         "tool": tool,
-        "action": _ACTIONS.get(tool, tool.replace("_", " ")),
+        "action": action_of(tool),
         "recipients": list(reached_handles),
         "sends_message": bool(reach and reach.sends),
     }
@@ -121,7 +114,7 @@ def preview(tool: str, args: Mapping[str, Any], reached_handles: Sequence[str]) 
 def confirmation_prompt(tool: str, args: Mapping[str, Any], reached_handles: Sequence[str] = ()) -> str:
     """The question put to the person (form elicitation): who, how, and the exact content."""
     who = ", ".join(reached_handles) if reached_handles else "the participants of this chat"
-    lines = [f"The assistant wants to {_ACTIONS.get(tool, tool.replace('_', ' '))}.", f"To: {who}"]
+    lines = [f"The assistant wants to {action_of(tool)}.", f"To: {who}"]
     reach = tool_reach(tool)
     if reach and reach.sends:
         lines.append(f"Service: {service_of(args)}")

@@ -1,13 +1,9 @@
-"""Which people each tool reaches, read from its arguments.
+"""Which people each call reaches, read from its arguments.
 
 A tool reaches people directly (handles in ``to``, ``handle``, ``payer_handle``) or
 through an existing chat (``chat_id``, or ``message_id`` whose chat it is); for the
 latter the server fetches the chat (``get_chat``) and passes its participants in.
-Arguments that name handles without reaching them are deliberately absent:
-``from`` and ``exclude_from`` are our own lines, ``address`` on capability checks is
-a read, ``to`` on ``list_chats``/``get_available_number`` is a filter, and
-``block_handle`` tells nobody. Destructive tools (``remove_participant``,
-``leave_chat``) only ever shrink who is reached, so they are not held back here.
+Each tool's reach is data (``spec/tools.toml``, read through the registry).
 """
 
 from __future__ import annotations
@@ -16,65 +12,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from linq_mcp.tools.registry import load_registry
+from linq_mcp.tools.tooldef import ToolReach
+
+__all__ = [
+    "GATED_EFFECTS",
+    "CallReach",
+    "ToolReach",
+    "call_reach",
+    "direct_handles",
+    "participant_handles",
+    "tool_reach",
+]
+
 GATED_EFFECTS = frozenset({"send", "visible"})
 
 
-@dataclass(frozen=True)
-class ToolReach:
-    """How one tool reaches people, and which safety rules follow from that."""
-
-    direct: tuple[str, ...] = ()  # argument names holding a handle or a list of handles
-    via_chat: bool = False  # acts in args["chat_id"]: its participants see it
-    via_message: bool = False  # acts on args["message_id"]: its chat's participants see it
-    sends: bool = False  # delivers a message or prompt: counts toward the send caps
-    confirms: bool = False  # first contact (or every call, with confirm = always) needs a yes
-    new_group: bool = False  # the direct handles become one chat: max_group_size applies
-    joins_group: bool = False  # adds the direct handles to the chat: participants + new ≤ max_group_size
-
-    @property
-    def needs_participants(self) -> bool:
-        return self.via_chat or self.via_message
-
-
-_SEND_TO_CHAT = ToolReach(via_chat=True, sends=True, confirms=True)
-_SEEN_IN_CHAT = ToolReach(via_chat=True)
-_SEEN_ON_MESSAGE = ToolReach(via_message=True)
-
-TOOL_REACH: Mapping[str, ToolReach] = {
-    # sends that name their recipients
-    "create_chat": ToolReach(direct=("to",), sends=True, confirms=True, new_group=True),
-    "send_message_to_handles": ToolReach(direct=("to",), sends=True, confirms=True, new_group=True),
-    "connect_payment_handle": ToolReach(direct=("handle",), sends=True, confirms=True),
-    # sends into an existing chat
-    "send_message": _SEND_TO_CHAT,
-    "send_voice_memo": _SEND_TO_CHAT,
-    "share_contact_card": _SEND_TO_CHAT,
-    "request_location": _SEND_TO_CHAT,
-    "create_poll": _SEND_TO_CHAT,
-    "update_app_card": ToolReach(via_message=True, sends=True, confirms=True),
-    # visible to the chat's participants
-    "update_chat": _SEEN_IN_CHAT,
-    "mark_chat_read": _SEEN_IN_CHAT,
-    "start_typing": _SEEN_IN_CHAT,
-    "stop_typing": _SEEN_IN_CHAT,
-    "set_chat_background": _SEEN_IN_CHAT,
-    "remove_chat_background": _SEEN_IN_CHAT,
-    "stop_location_sharing": ToolReach(direct=("handle",), via_chat=True),
-    "add_participant": ToolReach(direct=("handle",), via_chat=True, confirms=True, joins_group=True),
-    "edit_message": _SEEN_ON_MESSAGE,
-    "react_to_message": _SEEN_ON_MESSAGE,
-    "update_sticker_placement": _SEEN_ON_MESSAGE,
-    "add_poll_options": _SEEN_ON_MESSAGE,
-    "vote_in_poll": _SEEN_ON_MESSAGE,
-    # money asked of / paid to a person: recipient rules apply though the effect is "create"
-    "create_payment": ToolReach(direct=("handle",)),
-    "create_payment_request": ToolReach(direct=("payer_handle",)),
-}
-
-
 def tool_reach(tool: str) -> ToolReach | None:
-    """The reach of ``tool``, or ``None`` when it reaches nobody (reads, our own settings)."""
-    return TOOL_REACH.get(tool)
+    """The reach of ``tool`` (the registry's), or ``None`` when it reaches nobody (reads, our own settings)."""
+    return load_registry().reach(tool)
 
 
 def direct_handles(reach: ToolReach, args: Mapping[str, Any]) -> list[Any]:

@@ -1,7 +1,8 @@
-"""The composition root: build the runtime, wire the optional layers, serve.
+"""The composition root: compute the surface, build the runtime from its layers, serve.
 
-Every layer (safety, events) plugs into the runtime here and nowhere else, so the
-call path stays one-way and each module stays ignorant of the others.
+Every layer (the API tools behind the safety gate, events) is made here and given to
+the runtime as a value, so the call path stays one-way and each module stays ignorant
+of the others.
 
 Over stdio the server answers ``initialize`` and ``tools/list`` from the settings alone
 (:func:`surface`) and opens the runtime — client, sandbox, stores, receivers — just
@@ -24,13 +25,12 @@ from linq_mcp.config.paths import default_db_path
 from linq_mcp.config.redact import register_secret
 from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig, describe
-from linq_mcp.server.prompts import handler_factories as prompt_handlers
-from linq_mcp.server.runtime import Runtime, exposed_names, open_runtime, require_api_key, tool_infos
+from linq_mcp.server.runtime import Runtime, Surface, api_layer, open_base, require_api_key
 from linq_mcp.store import open_store
-from linq_mcp.tools.catalog import load_catalog
+from linq_mcp.tools.registry import load_registry
 
 if TYPE_CHECKING:
-    from linq_mcp.server.handlers import Surface
+    from linq_mcp.sandbox.app import Sandbox
 
 log = logging.getLogger("linq_mcp")
 
@@ -56,55 +56,49 @@ def effective(settings: Settings) -> tuple[Settings, SafetyConfig]:
 
 def surface(settings: Settings) -> Surface:
     """What the assembled server will show, from the settings alone (nothing opened)."""
-    from linq_mcp.events.specs import HANDLER_NAMES, TOOL_SPECS
-    from linq_mcp.server.handlers import Surface, ToolSpec
-
     settings, safety = effective(settings)
     require_api_key(settings)
-    catalog = load_catalog()
-    extra = {
-        spec["name"]: ToolSpec(
-            spec["toolset"], spec["description"], spec["input_schema"], spec["output_schema"], spec["annotations"]
-        )
-        for spec in TOOL_SPECS
-    }
-    infos = tool_infos(catalog, ((spec["name"], spec["toolset"], spec["effect"]) for spec in TOOL_SPECS))
+    registry = load_registry()
     return Surface(
         settings=settings,
-        catalog=catalog,
-        exposed=tuple(exposed_names(settings, infos)),
-        extra_tools=extra,
-        sandbox=settings.sandbox,
+        safety=safety,
+        registry=registry,
+        exposed=registry.exposed(settings),
         policy_description=describe(safety),
-        handler_names=tuple(sorted({*prompt_handlers(), *HANDLER_NAMES})),
     )
 
 
 @contextlib.asynccontextmanager
-async def assembled(settings: Settings, *, sandbox: object | None = None) -> AsyncIterator[Runtime]:
-    """The runtime with every layer wired, ready to serve."""
+async def assembled(
+    settings: Settings, *, sandbox: Sandbox | None = None, shown: Surface | None = None
+) -> AsyncIterator[Runtime]:
+    """The runtime with every layer in place, ready to serve ``shown`` (default: the settings' surface)."""
     from linq_mcp.config.secret import derive, server_secret
-    from linq_mcp.events import wire as wire_events
+    from linq_mcp.events.wiring import wire as wire_events
     from linq_mcp.policy import Policy
     from linq_mcp.tools.guard import SafetyGuard
+    from linq_mcp.tools.pipeline import Pipeline
 
-    settings, safety = effective(settings)
-    async with open_runtime(settings, sandbox=sandbox) as runtime:  # type: ignore[arg-type]
+    shown = shown or surface(settings)
+    settings = shown.settings
+    async with open_base(settings, sandbox=sandbox) as base:
         db_path = database_path(settings)
         secret = await anyio.to_thread.run_sync(server_secret, settings)
         register_secret(secret)  # the server secret behind confirm tokens and sealed requestState
         store = await open_store(settings.store_url, db_path)
         try:
-            runtime.store = store
-            runtime.runner.ledger = store.ledger
-            policy = Policy(safety, store.policy, token_key=derive(secret, "confirm-token"))
+            policy = Policy(shown.safety, store.policy, token_key=derive(secret, "confirm-token"))
             register_secret(policy.state_secret)  # keys handle hashes
-            runtime.runner.guard = SafetyGuard(policy, runtime.catalog, runtime.client)
-            runtime.policy_description = policy.describe()
-            runtime.handler_factories.update(prompt_handlers())
-            async with wire_events(runtime, store, db_path):
-                runtime.compute_exposed()
-                yield runtime
+            async with wire_events(base, store, db_path, policy) as events:
+                pipeline = Pipeline(
+                    base.registry,
+                    base.client,
+                    gate=SafetyGuard(policy),
+                    observers=events.observers,
+                    ledger=store.ledger,
+                )
+                layers = (api_layer(base.registry, pipeline), events.layer)
+                yield Runtime.of(shown, base, store, pipeline, events.hub, layers)
         finally:
             await store.aclose()
 
@@ -118,8 +112,9 @@ class OnDemand:
     (a stdio server cannot simply exit: its client would wait on a pipe nobody reads).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, shown: Surface | None = None) -> None:
         self.settings = settings
+        self.shown = shown  # the surface already shown to the client, if any: served as it is
         self.runtime: Runtime | None = None
         self.failure: ServerUnavailable | None = None
         self._wanted = anyio.Event()
@@ -148,7 +143,7 @@ class OnDemand:
         if self._stopping.is_set():
             return
         try:
-            async with assembled(self.settings) as runtime:
+            async with assembled(self.settings, shown=self.shown) as runtime:
                 self.runtime = runtime
                 self._ready.set()
                 await self._stopping.wait()
@@ -172,7 +167,7 @@ async def run_server(settings: Settings) -> None:
     shown = surface(settings)  # bad settings fail here, before serving, as they always have
     if settings.store_url:  # a shared store that cannot be reached is a start-up error, not a later one
         await (await open_store(settings.store_url, database_path(settings))).aclose()
-    opener = OnDemand(settings)
+    opener = OnDemand(settings, shown=shown)
     async with anyio.create_task_group() as tg:
         tg.start_soon(opener.run)
         tg.start_soon(opener.warm_up, WARM_UP_DELAY)

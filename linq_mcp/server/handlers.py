@@ -1,22 +1,22 @@
-"""The MCP server: explicit handlers on the ``mcp`` SDK's low-level ``Server``.
+"""The MCP server: typed handlers on the ``mcp`` SDK's low-level ``Server``.
 
-``build_server(runtime)`` returns a fresh ``Server`` wired to a shared runtime; build
-one per HTTP app or test (a session manager runs once). Tool calls go to the
-runtime's :class:`ToolRunner` (API tools) or to an :class:`ExtraTool` handler; no
-exception ever escapes a tool call.
+``build_server(runtime)`` returns a fresh ``Server`` over a shared runtime; build one
+per HTTP app or test (a session manager runs once). Each handler is registered by its
+``on_…`` keyword and closes over the runtime, opened on first use: a tool call goes to
+the handler of the layer that carries the tool out (the call pipeline for API tools);
+no exception ever escapes a tool call.
 
-What a client sees before its first call (tools, instructions, capabilities) is a
-:class:`Surface`, computable from the settings alone. ``build_deferred_server`` answers
-``initialize`` and ``tools/list`` from it while the runtime (client, sandbox, stores)
-is still to be opened, and hands every other request to the runtime once it is.
+What a client sees before its first call (tools, instructions, capabilities) is the
+:class:`Surface`, computed once from the settings. ``build_deferred_server`` answers
+``initialize``, ``tools/list``, prompts and the resource lists from it while the
+runtime (client, sandbox, stores) is still to be opened.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import mcp.types as types
@@ -26,72 +26,23 @@ from mcp.shared.exceptions import MCPError
 
 from linq_mcp import __version__
 from linq_mcp.api.errors import ServerUnavailable
-from linq_mcp.api.tool_errors import tool_error
 from linq_mcp.config.redact import redact
-from linq_mcp.server.runtime import Runtime
+from linq_mcp.events import listing
+from linq_mcp.server import prompts
+from linq_mcp.server.runtime import Runtime, Surface
 from linq_mcp.tools.asking import CONFIRM_SCHEMA, INPUT_KEY, REQUEST_STATE_TTL_SECONDS, AskPerson
 from linq_mcp.tools.catalog import listed_annotations
-from linq_mcp.tools.dialect import NO_ARGUMENTS, admits_errors, portable
-from linq_mcp.tools.inventory import TOOLSET_DESCRIPTIONS
-from linq_mcp.tools.runner import ToolResult
-from linq_mcp.tools.validation import without_nulls
+from linq_mcp.tools.results import ToolResult, error_result
 
 if TYPE_CHECKING:
     from linq_mcp.config.settings import Settings
-    from linq_mcp.tools.catalog import Catalog
+    from linq_mcp.events.hub import EventHub
 
 log = logging.getLogger("linq_mcp.server.handlers")
 
 # logging/setLevel is deprecated in the 2026-07-28 era but still what 2025-11-25 clients use;
 # the SDK warns when the handler is registered, which is noise on a server's stderr.
 warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    """How one tool is listed."""
-
-    toolset: str
-    description: str
-    input_schema: Mapping[str, Any]
-    output_schema: Mapping[str, Any] | None
-    annotations: Mapping[str, bool]
-
-
-@dataclass(frozen=True)
-class Surface:
-    """What a client sees of the server before any call: tools, instructions, capabilities."""
-
-    settings: Settings
-    catalog: Catalog
-    exposed: tuple[str, ...]
-    extra_tools: Mapping[str, ToolSpec]
-    sandbox: bool
-    policy_description: str | None
-    handler_names: tuple[str, ...]
-
-    @classmethod
-    def of(cls, runtime: Runtime) -> Surface:
-        extra = {
-            t.name: ToolSpec(t.toolset, t.description, t.input_schema, t.output_schema, t.annotations)
-            for t in runtime.extra_tools.values()
-        }
-        return cls(
-            settings=runtime.settings,
-            catalog=runtime.catalog,
-            exposed=tuple(runtime.exposed),
-            extra_tools=extra,
-            sandbox=runtime.mode == "sandbox",
-            policy_description=runtime.policy_description,
-            handler_names=tuple(sorted(runtime.handler_factories)),
-        )
-
-    def spec(self, name: str) -> ToolSpec:
-        extra = self.extra_tools.get(name)
-        if extra is not None:
-            return extra
-        op = self.catalog.by_tool[name]
-        return ToolSpec(op.toolset, op.description, op.input_schema, op.output_schema, op.annotations)
 
 
 def instructions(surface: Surface) -> str:
@@ -124,8 +75,8 @@ def instructions(surface: Surface) -> str:
         )
     if s.read_only:
         lines.append("READ-ONLY MODE: only tools that change nothing are available.")
-    toolsets = sorted({surface.spec(name).toolset for name in surface.exposed})
-    described = "; ".join(f"{t} ({TOOLSET_DESCRIPTIONS.get(t, t)})" for t in toolsets)
+    toolsets = sorted({tool.toolset for tool in surface.exposed})
+    described = "; ".join(f"{t} ({surface.registry.description_of(t)})" for t in toolsets)
     lines.append(f"Toolsets enabled: {described}.")
     if surface.policy_description:
         lines.append(surface.policy_description)
@@ -134,20 +85,14 @@ def instructions(surface: Surface) -> str:
 
 def tool_definitions(surface: Surface) -> list[types.Tool]:
     tools: list[types.Tool] = []
-    for name in surface.exposed:
-        spec = surface.spec(name)
-        listed = listed_annotations(dict(spec.annotations))
-        # API tools are compiled into the portable dialect (catalog.json); other tools are rewritten here.
-        schema = portable(spec.input_schema) if name in surface.extra_tools else dict(spec.input_schema)
-        output = spec.output_schema
-        if output is not None and name in surface.extra_tools:
-            output = admits_errors(output)
+    for tool in surface.exposed:
+        listed = listed_annotations(dict(tool.annotations))
         tools.append(
             types.Tool(
-                name=name,
-                description=spec.description,
-                input_schema=schema,
-                output_schema=dict(output) if output is not None else None,
+                name=tool.name,
+                description=tool.description,
+                input_schema=dict(tool.input_schema),
+                output_schema=dict(tool.output_schema) if tool.output_schema is not None else None,
                 annotations=types.ToolAnnotations(
                     read_only_hint=listed.get("readOnlyHint"),
                     destructive_hint=listed.get("destructiveHint"),
@@ -222,38 +167,28 @@ def build_server(runtime: Runtime) -> Server[Any]:
     async def ready() -> Runtime:
         return runtime
 
-    return build_deferred_server(Surface.of(runtime), ready)
+    return build_deferred_server(runtime.surface, ready)
 
 
 def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runtime]]) -> Server[Any]:
     """A server that answers from ``surface`` and awaits ``runtime()`` for anything that does work.
 
-    ``runtime()`` opens the runtime on first use (or returns the open one); the handlers it
-    registers must be those the surface names, so the capabilities stated at ``initialize``
-    are the ones served.
+    ``runtime()`` opens the runtime on first use (or returns the open one). The handlers
+    are the same whether or not it is open yet, so the capabilities stated at
+    ``initialize`` are the ones served.
     """
     definitions = tool_definitions(surface)
-    exposed = set(surface.exposed)
+    exposed = set(surface.exposed_names)
     schemas = {t.name: t.input_schema for t in definitions}
-    handlers: dict[str, Any] = {}
 
-    async def handler(name: str) -> Any:
-        if not handlers:
-            try:
-                rt = await runtime()
-            except ServerUnavailable as exc:
-                raise MCPError(code=types.INTERNAL_ERROR, message=redact(str(exc))) from exc
-            if not handlers:
-                handlers.update(rt.server_handlers())
-        return handlers[name]
+    async def opened() -> Runtime:
+        try:
+            return await runtime()
+        except ServerUnavailable as exc:
+            raise MCPError(code=types.INTERNAL_ERROR, message=redact(str(exc))) from exc
 
-    def forward(name: str) -> Callable[..., Awaitable[Any]]:
-        async def forwarded(ctx: ServerRequestContext[Any], params: Any) -> Any:
-            # Resources, prompts, completions: the same rule as tool results, no secret out.
-            return redact(await (await handler(name))(ctx, params))
-
-        forwarded.__name__ = name
-        return forwarded
+    async def events() -> EventHub:
+        return (await opened()).events
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
@@ -265,35 +200,52 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
     ) -> types.CallToolResult | types.InputRequiredResult:
         name = params.name
         if name not in exposed:
-            hint = " (hidden by --read-only)" if name in surface.catalog and surface.settings.read_only else ""
+            hint = " (hidden by --read-only)" if name in surface.registry and surface.settings.read_only else ""
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {name}{hint}")
         try:
-            rt = await runtime()
-            extra = rt.extra_tools.get(name)
-            if extra is not None:
-                args = without_nulls(params.arguments or {}, extra.input_schema)  # null means absent
-                if NO_ARGUMENTS not in extra.input_schema.get("properties", {}):
-                    args.pop(NO_ARGUMENTS, None)
-                outcome = await extra.handler(args, ctx)
-                result = outcome if isinstance(outcome, ToolResult) else ToolResult(dict(outcome))
-            else:
-                result = await rt.runner.call(name, params.arguments, context=ctx)
+            result = await (await runtime()).tools[name](params.arguments, ctx)
         except ServerUnavailable as exc:  # already logged once, when opening failed
-            result = ToolResult(tool_error(exc), is_error=True)
-        except Exception as exc:  # last line of defence: the runner already catches everything
+            result = error_result(exc)
+        except Exception as exc:  # last line of defence: every layer already catches everything
             log.exception("tool %s crashed", name)
-            payload = tool_error(exc)
-            if name in surface.extra_tools:  # a local tool (events): there is no Linq outcome to be unsure of
-                payload["message"] = (
-                    f"linq-mcp failed unexpectedly ({type(exc).__name__}); this tool only reads local data, "
-                    "so nothing was sent to Linq."
-                )
-            result = ToolResult(payload, is_error=True)
+            result = error_result(exc)
         if isinstance(result, AskPerson):
             return to_input_required(result)
         return to_call_result(result)
 
-    forwarded: dict[str, Any] = {name: forward(name) for name in surface.handler_names}
+    # Resources, subscriptions and completions read the events layer (imported with the
+    # runtime: it loads the store); the same rule as tool results holds: no secret out.
+    async def read_resource(
+        ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        from linq_mcp.events import resources
+
+        result: types.ReadResourceResult = redact(await resources.read_resource(await events(), params))
+        return result
+
+    async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> types.EmptyResult:
+        from linq_mcp.events import resources
+
+        await resources.subscribe(await events(), ctx, params)
+        return types.EmptyResult()
+
+    async def unsubscribe(ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams) -> types.EmptyResult:
+        from linq_mcp.events import resources
+
+        await resources.unsubscribe(await events(), ctx, params)
+        return types.EmptyResult()
+
+    async def listen(
+        ctx: ServerRequestContext[Any], params: types.SubscriptionsListenRequestParams
+    ) -> types.SubscriptionsListenResult:
+        return await (await events()).listen(ctx, params)
+
+    async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> types.CompleteResult:
+        from linq_mcp.events import resources
+
+        result: types.CompleteResult = redact(await resources.complete(await events(), params))
+        return result
+
     server: Server[Any] = Server(
         "linq-mcp",
         version=__version__,
@@ -303,7 +255,16 @@ def build_deferred_server(surface: Surface, runtime: Callable[[], Awaitable[Runt
         get_tool_input_schema=schemas.get,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
-        **forwarded,
+        on_list_resources=listing.list_resources,
+        on_list_resource_templates=listing.list_templates,
+        on_read_resource=read_resource,
+        on_subscribe_resource=subscribe,
+        on_unsubscribe_resource=unsubscribe,
+        on_subscriptions_listen=listen,
+        on_completion=complete,
+        on_list_prompts=prompts.list_prompts,
+        on_get_prompt=prompts.get_prompt,
+        on_set_logging_level=prompts.set_logging_level,
     )
     server.middleware.append(request_state_boundary(surface.settings))
     return server

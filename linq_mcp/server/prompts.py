@@ -2,20 +2,17 @@
 
 Two prompts cover the common jobs: start a conversation with someone, and catch up on
 what people wrote. They only instruct the assistant; every send still goes through
-the tools and the safety policy.
+the tools and the safety policy. Nothing here needs the runtime: a client can list and
+get prompts before it is open.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mcp.types as types
 from mcp.shared.exceptions import MCPError
-
-if TYPE_CHECKING:
-    from linq_mcp.server.runtime import Runtime
 
 PROMPTS: dict[str, types.Prompt] = {
     "text_someone": types.Prompt(
@@ -70,41 +67,25 @@ def _catch_up(args: dict[str, str]) -> str:
     )
 
 
-def handler_factories() -> dict[str, Callable[[Runtime], Any]]:
-    """Low-level Server handlers for prompts and the logging level."""
+async def list_prompts(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
+    return types.ListPromptsResult(prompts=list(PROMPTS.values()))
 
-    def list_prompts(runtime: Runtime) -> Callable[..., Awaitable[types.ListPromptsResult]]:
-        async def handler(ctx: Any, params: Any) -> types.ListPromptsResult:
-            return types.ListPromptsResult(prompts=list(PROMPTS.values()))
 
-        return handler
+async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+    prompt = PROMPTS.get(params.name)
+    if prompt is None:
+        raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown prompt: {params.name}")
+    args = dict(params.arguments or {})
+    missing = [a.name for a in prompt.arguments or [] if a.required and not args.get(a.name)]
+    if missing:
+        raise MCPError(code=types.INVALID_PARAMS, message=f"Missing argument(s): {', '.join(missing)}")
+    text = _text_someone(args) if prompt.name == "text_someone" else _catch_up(args)
+    return types.GetPromptResult(
+        description=prompt.description,
+        messages=[types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))],
+    )
 
-    def get_prompt(runtime: Runtime) -> Callable[..., Awaitable[types.GetPromptResult]]:
-        async def handler(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-            prompt = PROMPTS.get(params.name)
-            if prompt is None:
-                raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown prompt: {params.name}")
-            args = dict(params.arguments or {})
-            missing = [a.name for a in prompt.arguments or [] if a.required and not args.get(a.name)]
-            if missing:
-                raise MCPError(code=types.INVALID_PARAMS, message=f"Missing argument(s): {', '.join(missing)}")
-            text = _text_someone(args) if prompt.name == "text_someone" else _catch_up(args)
-            return types.GetPromptResult(
-                description=prompt.description,
-                messages=[types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))],
-            )
 
-        return handler
-
-    def set_logging_level(runtime: Runtime) -> Callable[..., Awaitable[types.EmptyResult]]:
-        async def handler(ctx: Any, params: types.SetLevelRequestParams) -> types.EmptyResult:
-            logging.getLogger("linq_mcp").setLevel(LEVELS.get(str(params.level), logging.WARNING))
-            return types.EmptyResult()
-
-        return handler
-
-    return {
-        "on_list_prompts": list_prompts,
-        "on_get_prompt": get_prompt,
-        "on_set_logging_level": set_logging_level,
-    }
+async def set_logging_level(ctx: Any, params: types.SetLevelRequestParams) -> types.EmptyResult:
+    logging.getLogger("linq_mcp").setLevel(LEVELS.get(str(params.level), logging.WARNING))
+    return types.EmptyResult()

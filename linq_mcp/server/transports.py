@@ -27,8 +27,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from linq_mcp import __version__
 from linq_mcp.config.redact import redact_logs, register_secret
-from linq_mcp.server.handlers import Surface, build_deferred_server, build_server
-from linq_mcp.server.runtime import Runtime
+from linq_mcp.server.handlers import build_deferred_server, build_server
+from linq_mcp.server.runtime import Runtime, Surface
 
 if TYPE_CHECKING:
     import uvicorn
@@ -160,7 +160,7 @@ def create_http_app(
     )
 
     async def healthz(request: Request) -> Response:
-        body = {"status": "ok", "version": __version__, "mode": runtime.mode, "tools": len(runtime.exposed)}
+        body = {"status": "ok", "version": __version__, "mode": runtime.mode, "tools": len(runtime.surface.exposed)}
         return Response(json.dumps(body), media_type="application/json")
 
     @contextlib.asynccontextmanager

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from mcp_types.version import is_version_at_least
 
-from linq_mcp.tools.runner import ToolResult
+from linq_mcp.tools.results import ToolResult
 
 log = logging.getLogger("linq_mcp.tools.asking")
 

@@ -1,10 +1,11 @@
-"""The tool catalog: the shipped OpenAPI document compiled into typed tool records.
+"""The tool catalog: the shipped OpenAPI document compiled into tool definitions.
 
-Each API operation becomes one :class:`Operation`: its HTTP shape (method, path,
-where each argument goes), its tool definition (name, description, input and output
-JSON Schemas, annotations) and the facts the call path needs (effect, where a send's
-idempotency key goes, whether a replay is harmless). Compilation is pure and runs
-once per process; ``load_catalog()`` caches it.
+Each API operation becomes one :class:`ToolDef` with its :class:`Operation` (the HTTP
+shape: method, path, where each argument goes, where Linq reads an idempotency key),
+its listing (name, description, input and output JSON Schemas, annotations) and the
+facts ``spec/tools.toml`` adds (toolsets, reach, repeat-harmless, credentials, listed
+argument texts). Compilation is pure and runs at build time (``tools/build_catalog.py``
+writes ``catalog.json``); ``load_catalog()`` reads that once per process.
 """
 
 from __future__ import annotations
@@ -15,21 +16,20 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Any, cast
 
 from linq_mcp.api.errors import CatalogError
+from linq_mcp.api.request import IdempotencyPlace, Operation, Param
 from linq_mcp.api.tool_errors import ERROR_FIELDS
 from linq_mcp.tools.dialect import portable
-
-Effect = Literal["read", "create", "mutate", "visible", "send", "destructive", "secret"]
-Location = Literal["path", "query", "body"]
-IdempotencyPlace = Literal["message", "poll", "header", "none"]
+from linq_mcp.tools.tooldef import Effect, ToolDef, ToolReach, Toolset
 
 SPEC_RESOURCE = "linq-v3.openapi.json"
+FACTS_RESOURCE = "tools.toml"  # what linq-mcp adds about each tool and toolset
 COMPILED_RESOURCE = "catalog.json"  # the compiled catalog, rebuilt by tools/build_catalog.py
 
 # What each effect means for the person at the other end, appended to descriptions.
@@ -42,34 +42,6 @@ EFFECT_NOTES: dict[str, str] = {
     "destructive": "Cannot be undone.",
     "secret": "Returns credentials: handle with care.",
 }
-
-# Non-read tools where repeating the exact same call has no further effect. This is
-# both the idempotentHint and the client's licence to retry after a lost response.
-REPEAT_HARMLESS: frozenset[str] = frozenset(
-    {
-        "update_chat",  # PUT of the same name/icon
-        "leave_chat",  # the second call finds the line already gone
-        "mark_chat_read",
-        "stop_typing",
-        "remove_participant",
-        "react_to_message",  # add/remove set a state
-        "stop_location_sharing",
-        "set_chat_background",
-        "remove_chat_background",
-        "update_sticker_placement",
-        "delete_message",
-        "delete_attachment",
-        "update_phone_number",
-        "update_contact_card",
-        "update_webhook_subscription",
-        "delete_webhook_subscription",
-        "block_handle",
-        "unblock_handle",
-        "cancel_payment_request",
-        "cancel_payment",
-        "revoke_payment_handle",
-    }
-)
 
 # The control arguments carry no description: the server's instructions explain them once
 # instead of in every sending tool (tools/list is read on every turn).
@@ -120,20 +92,6 @@ LISTED_PROPERTY_TEXT: dict[str, str] = {
     "attachment_id": "from create_attachment",
     "placement": "sticker position",
 }
-# Texts that fit one tool's argument only (update_app_card's url is the card's link, not a sticker).
-LISTED_TOOL_PROPERTY_TEXT: dict[tuple[str, str], str] = {
-    ("react_to_message", "emoji"): "sticker: an emoji",
-    ("react_to_message", "url"): "sticker: a Linq download_url",
-    ("react_to_message", "attachment_id"): "media or sticker: from create_attachment",
-}
-LISTED_PROPERTIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("create_attachment", "content_type"): {
-        "type": "string",
-        "description": "MIME type of the file, e.g. image/jpeg, image/png, image/heic, video/mp4, audio/m4a, "
-        "application/pdf, text/vcard (not FLAC, OGG or executables)",
-    },
-}
-
 # Arguments whose name, type and format say everything (their descriptions cost tokens on
 # every turn and add nothing).
 SELF_EXPLANATORY = frozenset(
@@ -141,9 +99,7 @@ SELF_EXPLANATORY = frozenset(
 )
 
 # Safety controls (see linq_mcp/policy): every send can be previewed, and every call that
-# may need the person's agreement takes the token that carries it. add_participant is
-# "visible", but it brings a new person into a chat, so it can need confirmation too.
-CONFIRMABLE = frozenset({"add_participant"})
+# may need the person's agreement (its reach ``confirms``) takes the token that carries it.
 DRY_RUN_SCHEMA: dict[str, Any] = {"type": "boolean"}
 CONFIRM_TOKEN_SCHEMA: dict[str, Any] = {"type": "string"}
 
@@ -152,128 +108,12 @@ _SCHEMA_DROP = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
-    name: str  # the tool argument
-    api_name: str  # the name on the wire
-    location: Location
-    required: bool
-    repeated: bool = False  # a query array sent as repeated keys
-
-
-@dataclass(frozen=True, slots=True)
-class ApiCall:
-    """A request ready for the client (mirrors ``client.ApiRequest`` without importing httpx)."""
-
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    json: Any
-    headers: dict[str, str]
-    replay_safe: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    tool: str
-    method: str
-    path: str
-    sdk_name: str
-    toolset: str
-    effect: Effect
-    idempotency: IdempotencyPlace
-    pagination: str | None
-    params: tuple[Param, ...]
-    has_body: bool
-    success_status: int
-    title: str
-    description: str
-    input_schema: dict[str, Any]
-    output_schema: dict[str, Any] | None
-    annotations: dict[str, bool] = field(default_factory=dict)
-    # The listed schema plus the body's conditional rules; what arguments are checked against.
-    validation_schema: dict[str, Any] | None = None
-
-    @property
-    def sends(self) -> bool:
-        """Takes an ``idempotency_key``: everything that delivers to a person or creates money flows."""
-        return self.effect == "send" or self.idempotency != "none"
-
-    @property
-    def read_only(self) -> bool:
-        return self.effect == "read"
-
-    @property
-    def repeat_harmless(self) -> bool:
-        return self.effect == "read" or self.tool in REPEAT_HARMLESS
-
-    def build_call(self, args: Mapping[str, Any], idempotency_key: str | None = None) -> ApiCall:
-        """Map validated tool arguments back onto the HTTP request. Pure."""
-        path = self.path
-        query: list[tuple[str, str]] = []
-        body: dict[str, Any] = {}
-        for param in self.params:
-            if param.name not in args:
-                continue
-            value = args[param.name]
-            if param.location == "path":
-                path = path.replace("{" + param.api_name + "}", quote(str(value), safe=""))
-            elif param.location == "query":
-                values = value if isinstance(value, list) else [value]
-                for item in values:
-                    if item is None:
-                        continue
-                    query.append((param.api_name, _query_value(item)))
-            else:
-                body[param.api_name] = copy.deepcopy(value)
-        headers: dict[str, str] = {}
-        keyed = False
-        if idempotency_key is not None:
-            if self.idempotency in ("message", "poll") and isinstance(body.get(self.idempotency), dict):
-                body[self.idempotency]["idempotency_key"] = idempotency_key
-                keyed = True
-            elif self.idempotency == "header":
-                headers["Idempotency-Key"] = idempotency_key
-                keyed = True
-        return ApiCall(
-            method=self.method,
-            path=path,
-            query=query,
-            json=body if (self.has_body or body) else None,
-            headers=headers,
-            replay_safe=keyed or self.repeat_harmless or self.method in ("GET", "PUT"),
-        )
-
-
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 @dataclass(frozen=True)
 class Catalog:
-    operations: tuple[Operation, ...]
+    """The API tools and the toolsets, as compiled from the spec and the facts file."""
 
-    @functools.cached_property
-    def by_tool(self) -> dict[str, Operation]:
-        return {op.tool: op for op in self.operations}
-
-    def __getitem__(self, tool: str) -> Operation:
-        return self.by_tool[tool]
-
-    def __contains__(self, tool: object) -> bool:
-        return tool in self.by_tool
-
-    def __iter__(self) -> Iterator[Operation]:
-        return iter(self.operations)
-
-    def __len__(self) -> int:
-        return len(self.operations)
-
-    @property
-    def toolsets(self) -> list[str]:
-        return sorted({op.toolset for op in self.operations})
+    tools: tuple[ToolDef, ...]
+    toolsets: tuple[Toolset, ...]
 
 
 # ---------------------------------------------------------------------------------------
@@ -286,35 +126,56 @@ def load_spec() -> dict[str, Any]:
     return spec
 
 
+def load_facts() -> dict[str, Any]:
+    """``spec/tools.toml``: the toolsets and what the spec does not say about each tool."""
+    return tomllib.loads(_resource(FACTS_RESOURCE).decode("utf-8"))
+
+
+def _resource(name: str) -> bytes:
+    return resources.files("linq_mcp.spec").joinpath(name).read_bytes()
+
+
+def sources_digest(spec_bytes: bytes, facts_bytes: bytes) -> str:
+    """What a compiled catalog was built from: the spec and the facts file."""
+    return hashlib.sha256(hashlib.sha256(spec_bytes).digest() + hashlib.sha256(facts_bytes).digest()).hexdigest()
+
+
 @functools.cache
 def load_catalog() -> Catalog:
-    """The compiled catalog of the shipped spec (cached per process).
+    """The compiled catalog of the shipped spec and facts (cached per process).
 
-    Start-up reads the precompiled ``catalog.json`` when it was built from this exact
-    spec (same SHA-256); otherwise it compiles the spec, which is correct but slower.
+    Start-up reads the precompiled ``catalog.json`` when it was built from these exact
+    sources (same digest); otherwise it compiles them, which is correct but slower.
     """
-    spec_bytes = resources.files("linq_mcp.spec").joinpath(SPEC_RESOURCE).read_bytes()
-    digest = hashlib.sha256(spec_bytes).hexdigest()
+    spec_bytes, facts_bytes = _resource(SPEC_RESOURCE), _resource(FACTS_RESOURCE)
+    digest = sources_digest(spec_bytes, facts_bytes)
     try:
-        compiled = json.loads(resources.files("linq_mcp.spec").joinpath(COMPILED_RESOURCE).read_bytes())
-        if compiled.get("spec_sha256") == digest:
+        compiled = json.loads(_resource(COMPILED_RESOURCE))
+        if compiled.get("sources_sha256") == digest:
             return catalog_from_json(compiled)
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         pass
-    return compile_catalog(json.loads(spec_bytes))
+    return compile_catalog(json.loads(spec_bytes), tomllib.loads(facts_bytes.decode("utf-8")))
 
 
-def catalog_to_json(catalog: Catalog, spec_sha256: str) -> dict[str, Any]:
-    return {"spec_sha256": spec_sha256, "operations": [dataclasses.asdict(op) for op in catalog.operations]}
+def catalog_to_json(catalog: Catalog, sources_sha256: str) -> dict[str, Any]:
+    return {
+        "sources_sha256": sources_sha256,
+        "toolsets": [dataclasses.asdict(t) for t in catalog.toolsets],
+        "tools": [dataclasses.asdict(t) for t in catalog.tools],
+    }
 
 
 def catalog_from_json(data: Mapping[str, Any]) -> Catalog:
-    ops = []
-    for raw in data["operations"]:
+    tools = []
+    for raw in data["tools"]:
         fields = dict(raw)
-        fields["params"] = tuple(Param(**p) for p in raw["params"])
-        ops.append(Operation(**fields))
-    return Catalog(tuple(ops))
+        op = dict(raw["operation"])
+        op["params"] = tuple(Param(**p) for p in op["params"])
+        fields["operation"] = Operation(**op)
+        fields["reach"] = ToolReach.from_data(raw["reach"]) if raw["reach"] is not None else None
+        tools.append(ToolDef(**fields))
+    return Catalog(tuple(tools), tuple(Toolset(**t) for t in data["toolsets"]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -323,9 +184,12 @@ def catalog_from_json(data: Mapping[str, Any]) -> Catalog:
 _HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def compile_catalog(spec: Mapping[str, Any]) -> Catalog:
+def compile_catalog(spec: Mapping[str, Any], facts: Mapping[str, Any] | None = None) -> Catalog:
+    facts = load_facts() if facts is None else facts
+    toolsets = tuple(Toolset(name, **fields) for name, fields in facts.get("toolsets", {}).items())
+    tool_facts: Mapping[str, Any] = facts.get("tools", {})
     components = spec.get("components", {}).get("schemas", {})
-    ops: list[Operation] = []
+    tools: list[ToolDef] = []
     seen: set[str] = set()
     for path, item in spec.get("paths", {}).items():
         shared_params = item.get("parameters", [])
@@ -333,13 +197,20 @@ def compile_catalog(spec: Mapping[str, Any]) -> Catalog:
             raw = item.get(method)
             if raw is None:
                 continue
-            op = _compile_operation(path, method.upper(), raw, shared_params, spec, components)
-            if op.tool in seen:
-                raise CatalogError(f"duplicate operationId {op.tool}")
-            seen.add(op.tool)
-            ops.append(op)
-    ops.sort(key=lambda o: (o.toolset, o.tool))
-    return Catalog(tuple(ops))
+            tool = _compile_operation(path, method.upper(), raw, shared_params, spec, components, tool_facts)
+            if tool.name in seen:
+                raise CatalogError(f"duplicate operationId {tool.name}")
+            seen.add(tool.name)
+            tools.append(tool)
+    unknown = sorted(set(tool_facts) - seen)
+    if unknown:
+        raise CatalogError(f"{FACTS_RESOURCE} describes tools the spec does not have: {', '.join(unknown)}")
+    declared = {t.name for t in toolsets}
+    for tool in tools:
+        if tool.toolset not in declared:
+            raise CatalogError(f"{tool.name}: toolset {tool.toolset!r} is not declared in {FACTS_RESOURCE}")
+    tools.sort(key=lambda t: (t.toolset, t.name))
+    return Catalog(tuple(tools), toolsets)
 
 
 def _compile_operation(
@@ -349,7 +220,8 @@ def _compile_operation(
     shared_params: list[Any],
     spec: Mapping[str, Any],
     components: Mapping[str, Any],
-) -> Operation:
+    tool_facts: Mapping[str, Any],
+) -> ToolDef:
     tool = raw.get("operationId")
     if not tool:
         raise CatalogError(f"{method} {path} has no operationId")
@@ -359,6 +231,8 @@ def _compile_operation(
     toolset = raw.get("x-linq-toolset")
     if not toolset:
         raise CatalogError(f"{tool}: missing x-linq-toolset")
+    facts: Mapping[str, Any] = tool_facts.get(tool, {})
+    reach = ToolReach.from_data(facts["reach"]) if "reach" in facts else None
     idempotency = raw.get("x-linq-idempotency", "none")
     if idempotency not in ("message", "poll", "header", "none"):
         raise CatalogError(f"{tool}: bad x-linq-idempotency {idempotency!r}")
@@ -414,7 +288,7 @@ def _compile_operation(
         properties["idempotency_key"] = dict(IDEMPOTENCY_KEY_SCHEMA)
     if effect == "send":
         properties["dry_run"] = dict(DRY_RUN_SCHEMA)
-    if effect == "send" or tool in CONFIRMABLE:
+    if effect == "send" or (reach is not None and reach.confirms):
         properties["confirm_token"] = dict(CONFIRM_TOKEN_SCHEMA)
 
     input_schema: dict[str, Any] = {"type": "object", "properties": properties}
@@ -430,7 +304,7 @@ def _compile_operation(
     if body_rules:
         renamed = {p.api_name: p.name for p in params if p.location == "body" and p.api_name != p.name}
         validation_schema = {**input_schema, "allOf": [_rename_props(r, renamed) for r in body_rules]}
-    input_schema = _listed(tool, input_schema)
+    input_schema = _listed(input_schema, facts)
 
     success_status, output_schema = _success_response(raw, spec, components)
     if output_schema is not None and sends:
@@ -443,33 +317,39 @@ def _compile_operation(
 
     summary = (raw.get("summary") or tool.replace("_", " ")).strip().rstrip(".")
     description = _describe(raw, effect)
-    return Operation(
-        tool=tool,
-        method=method,
-        path=path,
-        sdk_name=raw.get("x-linq-sdk-name", ""),
+    return ToolDef(
+        name=tool,
         toolset=toolset,
-        effect=effect,
-        idempotency=idempotency,
-        pagination=raw.get("x-linq-pagination"),
-        params=tuple(params),
-        has_body=has_body,
-        success_status=success_status,
+        effect=cast(Effect, effect),
         title=summary,
         description=description,
+        annotations=_annotations(effect, repeat_harmless=bool(facts.get("repeat_harmless"))),
         input_schema=input_schema,
         output_schema=output_schema,
-        annotations=_annotations(tool, effect),
         validation_schema=validation_schema,
+        reach=reach,
+        credential=bool(facts.get("credential")),
+        operation=Operation(
+            method=method,
+            path=path,
+            sdk_name=raw.get("x-linq-sdk-name", ""),
+            idempotency=cast(IdempotencyPlace, idempotency),
+            pagination=raw.get("x-linq-pagination"),
+            params=tuple(params),
+            has_body=has_body,
+            success_status=success_status,
+        ),
     )
 
 
-def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
+def _listed(schema: dict[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
     """The schema shown to models: compact forms of the largest definitions, unused defs dropped."""
     props = dict(schema["properties"])
     changed = False
+    overrides: Mapping[str, Any] = facts.get("listed_properties", {})
+    texts: Mapping[str, str] = facts.get("listed_property_text", {})
     for name in list(props):
-        override = LISTED_PROPERTIES.get((tool, name))
+        override = overrides.get(name)
         if override is not None:
             props[name] = copy.deepcopy(override)
             changed = True
@@ -483,7 +363,7 @@ def _listed(tool: str, schema: dict[str, Any]) -> dict[str, Any]:
         props["idempotency_key"] = {"type": "string"}
         changed = True
     for name, prop in props.items():
-        said = LISTED_TOOL_PROPERTY_TEXT.get((tool, name), LISTED_PROPERTY_TEXT.get(name))
+        said = texts.get(name, LISTED_PROPERTY_TEXT.get(name))
         if said is not None:
             props[name] = {**prop, "description": said}
             changed = True
@@ -571,11 +451,11 @@ def _rename_props(rule: Any, renamed: Mapping[str, str]) -> Any:
     return json.loads(text)
 
 
-def _annotations(tool: str, effect: str) -> dict[str, bool]:
+def _annotations(effect: str, *, repeat_harmless: bool) -> dict[str, bool]:
     return {
         "readOnlyHint": effect == "read",
         "destructiveHint": effect == "destructive",
-        "idempotentHint": effect == "read" or tool in REPEAT_HARMLESS,
+        "idempotentHint": effect == "read" or repeat_harmless,
         "openWorldHint": effect in ("send", "visible"),
     }
 

@@ -1,10 +1,11 @@
 """The safety layer in the call path: between validation and the request.
 
-``SafetyGuard.before`` asks the policy (``linq_mcp.policy``) about one call. For tools
-that act in an existing chat it first reads the chat's participants from the API (a
-read, never a send). The answer is either a result to return at once (refused,
-confirmation needed, dry-run preview, declined) or a :class:`Clearance` the runner
-settles after the request: recorded on success, released on failure.
+``SafetyGuard.decide`` asks the policy (``linq_mcp.policy``) about one call. For tools
+that act in an existing chat it first reads the chat's participants through the
+pipeline's ``read`` (a read, never a send; the guard holds no client). The answer is a
+:class:`Stop` with the result to return at once (refused, confirmation needed, dry-run
+preview, declined) or a :class:`Proceed` whose :class:`Clearance` the pipeline settles
+after the request: recorded on success, released on failure.
 
 Confirmation is asked of the person directly wherever the connection allows it (see
 ``asking``: elicitation mid-call on 2025-11-25, an ``InputRequiredResult`` round trip on
@@ -21,9 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from linq_mcp.api.client import ApiRequest, LinqClient
 from linq_mcp.api.errors import LinqMCPError
-from linq_mcp.api.tool_errors import tool_error
 from linq_mcp.policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
 from linq_mcp.policy.fence import fence_record, fence_result
 from linq_mcp.tools.asking import (
@@ -35,8 +34,8 @@ from linq_mcp.tools.asking import (
     declined_result,
     dismissed_result,
 )
-from linq_mcp.tools.catalog import Catalog
-from linq_mcp.tools.runner import ToolResult, _nested_key
+from linq_mcp.tools.call import Call, Proceed, Read, Stop
+from linq_mcp.tools.results import ToolResult, error_result
 
 log = logging.getLogger("linq_mcp.tools.guard")
 
@@ -47,11 +46,6 @@ class Clearance:
 
     policy: Policy | None = None
     decision: Allowed | None = None
-    handles: dict[str, Any] | None = None  # the handle arguments in the canonical form the policy checked
-
-    def request_arguments(self, args: dict[str, Any]) -> dict[str, Any]:
-        """What the request carries: ``args`` with each handle spelled as the policy checked it."""
-        return {**args, **self.handles} if self.handles else args
 
     async def succeeded(self) -> None:
         if self.policy is not None and self.decision is not None and self.decision.record:
@@ -67,9 +61,6 @@ class Clearance:
             await self.policy.release(self.decision)
 
 
-NO_CHECK = Clearance()
-
-
 _DRY_RUN_CONFIRMATION = {
     True: "The person will be asked to confirm when you make this call without dry_run; no token is needed.",
     False: "This client cannot ask the person and confirm_fallback is refuse: the real call will be refused.",
@@ -77,19 +68,24 @@ _DRY_RUN_CONFIRMATION = {
 
 
 class SafetyGuard:
-    def __init__(self, policy: Policy, catalog: Catalog, client: LinqClient) -> None:
-        self.policy = policy
-        self.catalog = catalog
-        self.client = client
+    """The pipeline's gate: the policy's decision about each call, and the fence on every result."""
 
-    async def before(self, tool: str, effect: str, args: dict[str, Any], context: Any) -> ToolResult | Clearance:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    async def decide(self, call: Call, read: Read) -> Proceed | Stop:
+        outcome = await self._decide(call, read)
+        return Stop(outcome) if isinstance(outcome, ToolResult) else outcome
+
+    async def _decide(self, call: Call, read: Read) -> ToolResult | Proceed:
+        tool, effect, args, context = call.tool.name, call.tool.effect, call.identity, call.context
         reach = call_reach(tool, effect, args)
         if not reach.gated:
-            return NO_CHECK
+            return Proceed(call.args)
         try:
-            participants = await self._participants(reach.chat_id, reach.message_id)
+            participants = await _participants(read, reach.chat_id, reach.message_id)
         except LinqMCPError as exc:
-            return ToolResult(tool_error(exc), is_error=True)
+            return error_result(exc)
         mode = ask_mode(context)
         if await self.policy.declined_at(tool, args) is not None:
             return declined_result(remembered=True)
@@ -110,16 +106,16 @@ class SafetyGuard:
             chat_participants=participants,
             confirm_supported=mode is not None,
             answered_token=answered,
-            idempotency_key=self._deduplicated_key(tool, args),
+            idempotency_key=call.deduplicated_key,
         )
         if isinstance(decision, ConfirmationRequired) and decision.via == "elicitation":
             if mode == "input_required":
                 return ask_person(decision.prompt, decision.token)
-            decision = await self._ask(tool, effect, args, participants, decision, context)
+            decision = await self._ask(call, participants, decision)
             if isinstance(decision, ToolResult):
                 return decision
         if isinstance(decision, Refused):
-            return ToolResult(_with_fix(decision.as_result()), is_error=True)
+            return ToolResult(decision.as_result(), is_error=True)
         if isinstance(decision, ConfirmationRequired):
             return ToolResult(decision.as_result(), is_error=True)
         if decision.dry_run:
@@ -131,18 +127,12 @@ class SafetyGuard:
                 else:
                     body["confirmation"] = _DRY_RUN_CONFIRMATION[mode is not None]
             return ToolResult(body)
-        return Clearance(self.policy, decision, self.policy.canonical_handles(tool, args))
+        handles = self.policy.canonical_handles(tool, args)
+        return Proceed({**call.args, **handles} if handles else call.args, Clearance(self.policy, decision))
 
-    async def _ask(
-        self,
-        tool: str,
-        effect: str,
-        args: dict[str, Any],
-        participants: list[Any] | None,
-        decision: ConfirmationRequired,
-        context: Any,
-    ) -> Any:
+    async def _ask(self, call: Call, participants: list[Any] | None, decision: ConfirmationRequired) -> Any:
         """Ask the person over the back-channel; only an accept lets the call go on."""
+        tool, args, context = call.tool.name, call.identity, call.context
         try:
             answer = await context.session.elicit_form(
                 decision.prompt, CONFIRM_SCHEMA, related_request_id=getattr(context, "request_id", None)
@@ -157,44 +147,31 @@ class SafetyGuard:
             return declined_result(remembered=True)
         return await self.policy.check(
             tool,
-            effect,
+            call.tool.effect,
             args,
             chat_participants=participants,
             confirm_supported=True,
             answered_token=decision.token,
-            idempotency_key=self._deduplicated_key(tool, args),
+            idempotency_key=call.deduplicated_key,
         )
-
-    def _deduplicated_key(self, tool: str, args: Mapping[str, Any]) -> str | None:
-        """The caller's idempotency key, when Linq de-duplicates it: a retry with it is the same send."""
-        op = self.catalog[tool]
-        if op.idempotency == "none":
-            return None
-        key = args.get("idempotency_key") or _nested_key(op, args)
-        return key if isinstance(key, str) and key else None
-
-    async def _participants(self, chat_id: str | None, message_id: str | None) -> list[Any] | None:
-        if chat_id is None and message_id is not None:
-            message = await self._get("get_message", {"message_id": message_id})
-            chat_id = message.get("chat_id") if isinstance(message, Mapping) else None
-        if chat_id is None:
-            return None
-        chat = await self._get("get_chat", {"chat_id": chat_id})
-        handles = chat.get("handles") if isinstance(chat, Mapping) else None
-        return list(handles or [])
-
-    async def _get(self, tool: str, args: dict[str, Any]) -> Any:
-        call = self.catalog[tool].build_call(args)
-        response = await self.client.send(
-            ApiRequest(method=call.method, path=call.path, query=call.query, json=None, headers={}, replay_safe=True)
-        )
-        return response.body
 
     # inbound content ----------------------------------------------------------------
-    async def filter_result(self, tool: str, result: dict[str, Any]) -> dict[str, Any]:
+    def inbound(self, tool: str, result: dict[str, Any]) -> dict[str, Any]:
         """Fence every record in a result that someone else wrote; withhold strangers' under lockdown."""
         fenced = fence_result(result, self.policy)
         return dict(fenced) if isinstance(fenced, Mapping) else result
+
+
+async def _participants(read: Read, chat_id: str | None, message_id: str | None) -> list[Any] | None:
+    """The people in the chat a call acts on (through the message it names, if that is all it names)."""
+    if chat_id is None and message_id is not None:
+        message = await read("get_message", {"message_id": message_id})
+        chat_id = message.get("chat_id") if isinstance(message, Mapping) else None
+    if chat_id is None:
+        return None
+    chat = await read("get_chat", {"chat_id": chat_id})
+    handles = chat.get("handles") if isinstance(chat, Mapping) else None
+    return list(handles or [])
 
 
 def sender_of(message: Mapping[str, Any]) -> str:
@@ -207,9 +184,3 @@ def sender_of(message: Mapping[str, Any]) -> str:
 def fence_message(message: Mapping[str, Any], policy: Policy | None) -> dict[str, Any]:
     """An inbound message with everything its sender wrote moved into ``untrusted_content``."""
     return fence_record(message, ours=False, sender=sender_of(message), policy=policy)
-
-
-def _with_fix(payload: dict[str, Any]) -> dict[str, Any]:
-    payload.setdefault("fix", "This was refused by the operator's safety settings; only the user can change them.")
-    payload.setdefault("retryable", False)
-    return payload

@@ -111,6 +111,7 @@ SEND_KEYED = ApiRequest(
     {"message": {"parts": [{"type": "text", "value": "hi"}], "idempotency_key": "key-1"}},
     {},
     True,
+    idempotency_key="key-1",
 )
 OK_CHATS = reply(200, {"chats": [], "next_cursor": None}, {"X-Trace-ID": "t-ok"})
 
@@ -440,7 +441,9 @@ async def test_log_lines_hide_ids_handles_and_query_values(
 
 async def test_outcome_unknown_records_a_header_idempotency_key(client_for: Callable[..., LinqClient]) -> None:
     """A send keyed by the Idempotency-Key header reports that key once its retries run out."""
-    request = ApiRequest("POST", "/v3/messages", [], {"to": ["x"]}, {"Idempotency-Key": "hdr-key"}, True)
+    request = ApiRequest(
+        "POST", "/v3/messages", [], {"to": ["x"]}, {"Idempotency-Key": "hdr-key"}, True, idempotency_key="hdr-key"
+    )
     script = Script(fail(httpx.ReadError), repeat_last=True)
     with pytest.raises(OutcomeUnknownError) as info:
         await client_for(script, max_retries=1).send(request)

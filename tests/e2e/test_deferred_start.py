@@ -1,7 +1,7 @@
 """A stdio server answers initialize and tools/list before it opens its runtime.
 
-What it shows first (the Surface, from settings alone) must be exactly what the
-assembled runtime serves: same tools, same instructions, same capabilities.
+What it shows first (the Surface, computed once from the settings) is what the assembled
+runtime serves: it carries out exactly those tools, with the same instructions and capabilities.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from mcp import Client
 from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.server.app import OnDemand, assembled, surface
-from linq_mcp.server.handlers import Surface, build_deferred_server, build_server
-from linq_mcp.server.runtime import MissingApiKey, Runtime
+from linq_mcp.server.handlers import build_deferred_server, build_server
+from linq_mcp.server.runtime import Layer, LayerError, MissingApiKey, Runtime, api_layer
 
 SETTINGS = {
     "default sandbox": Settings(sandbox=True),
@@ -29,25 +29,40 @@ SETTINGS = {
     "allowlist policy": Settings(
         sandbox=True, safety=SafetyConfig(allow_recipients=("+1555*",), confirm="always", inbound="allowlisted")
     ),
-    "live mode": Settings(api_key="linq_live_not_used", db_path=None),
 }
 
 
 @pytest.mark.parametrize("name", list(SETTINGS))
-async def test_the_surface_from_settings_is_what_the_assembled_runtime_serves(name: str, tmp_path: Any) -> None:
+async def test_the_runtime_carries_out_exactly_the_tools_its_surface_shows(name: str) -> None:
     settings = SETTINGS[name]
-    if not settings.sandbox:
-        from dataclasses import replace
-
-        settings = replace(settings, db_path=str(tmp_path / "live.sqlite3"))
     shown = surface(settings)
+    async with assembled(settings, shown=shown) as runtime:
+        assert runtime.surface is shown
+        assert set(runtime.tools) == set(shown.exposed_names)
+
+
+async def test_a_runtime_whose_layers_miss_an_exposed_tool_is_refused() -> None:
+    settings = Settings(sandbox=True)
     async with assembled(settings) as runtime:
-        served = Surface.of(runtime)
-    assert shown.exposed == served.exposed
-    assert shown.extra_tools == served.extra_tools
-    assert shown.handler_names == served.handler_names
-    assert shown.policy_description == served.policy_description
-    assert shown.sandbox == served.sandbox
+        api_only = [layer for layer in runtime_layers(runtime) if layer.name == "api"]
+        with pytest.raises(LayerError, match="list_events"):
+            Runtime.of(runtime.surface, runtime.base, runtime.store, runtime.pipeline, runtime.events, api_only)
+
+
+async def test_a_runtime_where_two_layers_carry_out_one_tool_is_refused() -> None:
+    settings = Settings(sandbox=True)
+    async with assembled(settings) as runtime:
+        layers = runtime_layers(runtime)
+        with pytest.raises(LayerError, match="two layers"):
+            Runtime.of(
+                runtime.surface, runtime.base, runtime.store, runtime.pipeline, runtime.events, [*layers, layers[0]]
+            )
+
+
+def runtime_layers(runtime: Runtime) -> list[Layer]:
+    """The layers a runtime is made of, rebuilt from what it holds."""
+    events = Layer("events", {n: h for n, h in runtime.tools.items() if runtime.surface.registry[n].kind == "local"})
+    return [api_layer(runtime.surface.registry, runtime.pipeline), events]
 
 
 async def test_the_deferred_server_lists_the_same_tools_and_instructions_as_the_assembled_one() -> None:

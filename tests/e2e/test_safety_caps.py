@@ -81,7 +81,7 @@ async def test_a_send_cancelled_in_flight_is_counted_not_leaked(sandbox: Sandbox
     async with connected(sandbox, settings_for(config, db)) as (_, runtime):
         with anyio.move_on_after(10) as scope:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(runtime.runner.call, SEND, message("cancelled"))
+                tg.start_soon(runtime.pipeline.call, SEND, message("cancelled"))
                 while not sandbox.world.stats.get("fault.latency"):
                     await anyio.sleep(0.01)
                 tg.cancel_scope.cancel()  # the request is at Linq, waiting on the latency fault

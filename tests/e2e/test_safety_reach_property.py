@@ -1,7 +1,7 @@
 """Property: a handle is reachable iff the policy allows its canonical form, through every tool
 that names people (issue 11, acceptance).
 
-The tools come from the reach table (``policy.reach.TOOL_REACH``): every tool with a
+The tools come from the registry's reach data (``spec/tools.toml``): every tool with a
 direct handle argument is exercised, so a new one fails this test until it is listed
 in ``CALLS``. Patterns and spellings are random; the expected verdict comes from an
 oracle written here (the spelling generator knows the canonical handle it spelled, and
@@ -28,10 +28,10 @@ from hypothesis import strategies as st
 
 from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
-from linq_mcp.policy.reach import TOOL_REACH
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import LimitsConfig, SandboxConfig, TimingConfig
 from linq_mcp.sandbox.messaging import other_handles
+from linq_mcp.tools.registry import load_registry
 
 # ---- the people, and how they may be spelled --------------------------------------------
 
@@ -215,6 +215,7 @@ def participants(sandbox: Sandbox, chat_id: str | None) -> list[str]:
     return [] if chat_id is None else other_handles(sandbox.world.chats[chat_id])
 
 
+TOOL_REACH = {t.name: t.reach for t in load_registry() if t.reach is not None}
 GROUP_TOOLS = [t for t, r in TOOL_REACH.items() if r.new_group]  # also called with several handles
 
 

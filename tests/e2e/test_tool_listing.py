@@ -14,7 +14,7 @@ from linq_mcp.config.settings import Settings
 from linq_mcp.sandbox.app import Sandbox
 from linq_mcp.server.app import assembled
 from linq_mcp.server.handlers import build_server
-from linq_mcp.tools.catalog import load_catalog
+from linq_mcp.tools.registry import load_registry
 
 TSV = Path(__file__).resolve().parents[2] / "linq_mcp" / "spec" / "operations.tsv"
 
@@ -141,9 +141,9 @@ async def test_sending_tools_take_an_idempotency_key(sandbox: Sandbox) -> None:
 
 
 def test_catalog_arguments_use_api_names() -> None:
-    send = load_catalog()["send_message"]
+    send = load_registry()["send_message"]
     assert {"chat_id", "message", "idempotency_key"} <= set(send.input_schema["properties"])
-    create = load_catalog()["create_chat"]
+    create = load_registry()["create_chat"]
     assert {"from", "to", "message"} <= set(create.input_schema["required"])
 
 

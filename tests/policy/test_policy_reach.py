@@ -31,10 +31,14 @@ def test_every_send_counts_toward_the_caps() -> None:
     assert all(reach.sends for reach in map(tool_reach, sends) if reach is not None)
 
 
-def test_the_reach_table_names_only_real_tools() -> None:
-    from linq_mcp.policy.reach import TOOL_REACH
+def test_reach_data_for_a_tool_the_spec_lacks_is_refused_when_compiling() -> None:
+    from linq_mcp.api.errors import CatalogError
+    from linq_mcp.tools.catalog import compile_catalog, load_facts, load_spec
 
-    assert set(TOOL_REACH) <= {op["tool"] for op in operations()}
+    facts = load_facts()
+    facts["tools"]["send_carrier_pigeon"] = {"reach": {"direct": ["to"], "sends": True}}
+    with pytest.raises(CatalogError, match="send_carrier_pigeon"):
+        compile_catalog(load_spec(), facts)
 
 
 async def test_a_capability_check_is_a_read_and_reaches_nobody(make_policy: MakePolicy) -> None:

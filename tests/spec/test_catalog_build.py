@@ -23,4 +23,4 @@ def test_loaded_catalog_equals_a_fresh_compilation() -> None:
 
 def test_round_trip_keeps_every_operation() -> None:
     compiled = json.loads((ROOT / "linq_mcp" / "spec" / "catalog.json").read_text())
-    assert len(catalog_from_json(compiled).operations) == 70
+    assert len(catalog_from_json(compiled).tools) == 70
