@@ -161,15 +161,6 @@ class Settings:
             )
         return value
 
-    @field_validator("poll_interval")
-    @classmethod
-    def _poll_interval(cls, value: float | None) -> float | None:
-        """Seconds between polls, or None for no polling. NaN and infinity fail the range check too."""
-        low, high = POLL_INTERVAL_RANGE
-        if value is not None and not low <= value <= high:
-            raise ValueError(f"use a number of seconds from {low:g} to {high:g}, or leave it out to rely on webhooks")
-        return value
-
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
@@ -607,9 +598,23 @@ def build(values: Mapping[str, tuple[Any, str]]) -> Settings:
     except ValidationError as exc:
         raise SettingsError(_explain(exc, values, "safety.")) from None
     try:
-        return Settings(**top, safety=section)
+        settings = Settings(**top, safety=section)
     except ValidationError as exc:
         raise SettingsError(_explain(exc, values)) from None
+    _check_poll_interval(settings.poll_interval, values)
+    return settings
+
+
+def _check_poll_interval(value: float | None, values: Mapping[str, tuple[Any, str]]) -> None:
+    """Polling faster than once a second spends the rate limit for nothing; slower than daily is no fallback.
+
+    Checked on what a user configured, not in the model: tests poll fast on purpose. NaN and
+    infinity fail the range check too.
+    """
+    low, high = POLL_INTERVAL_RANGE
+    if value is not None and not low <= value <= high:
+        reason = f"use a number of seconds from {low:g} to {high:g}, or leave it out to rely on webhooks"
+        raise SettingsError(_message("poll_interval", values, reason))
 
 
 def _explain(exc: ValidationError, values: Mapping[str, tuple[Any, str]], prefix: str = "") -> str:
@@ -617,6 +622,11 @@ def _explain(exc: ValidationError, values: Mapping[str, tuple[Any, str]], prefix
     error = exc.errors()[0]
     name = prefix + str(error["loc"][0]) if error["loc"] else ""
     reason = str(error["msg"]).removeprefix("Value error, ")
+    return _message(name, values, reason)
+
+
+def _message(name: str, values: Mapping[str, tuple[Any, str]], reason: str) -> str:
+    """One line: where the value came from, what is wrong, an example, every spelling of the option."""
     option = _BY_NAME.get(name)
     if option is None:  # a check across keys (the safety caps, inbound = "allowlisted")
         return reason

@@ -18,17 +18,11 @@ from ..policy import Policy
 from ..webhooks import Conversation, ConversationMessage, Event
 from ..webhooks.events import facts
 
-__all__ = ["present_conversation", "present_event", "present_inbox_item", "untrusted"]
+__all__ = ["present_conversation", "present_event", "present_inbox_item"]
 
 
 def _compact(d: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None and v != [] and v != {}}
-
-
-def untrusted(text: str, sender: str | None, policy: Policy | None) -> dict[str, Any]:
-    """``{"untrusted_content": …}`` or ``{"content_withheld": …}`` for one piece of someone else's text."""
-    record = fence_record({"parts": [{"type": "text", "value": text}]}, ours=False, sender=sender, policy=policy)
-    return {k: v for k, v in record.items() if k in ("untrusted_content", "content_withheld")}
 
 
 def _parts(text: str | None, parts: tuple[Mapping[str, Any], ...], ours: bool) -> dict[str, Any]:

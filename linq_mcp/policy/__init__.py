@@ -19,7 +19,7 @@ Typical wiring in the server::
 ``call_reach(tool, effect, args)`` says what to fetch first: with ``chat_id`` set, the
 chat's ``handles`` are the ``chat_participants``; with ``message_id``, the chat of that
 message. Inbound content goes through
-``policy.redact_inbound`` and ``fence_untrusted``; ``policy.describe()`` belongs in the
+``policy.redact_inbound`` and ``policy.fence``; ``policy.describe()`` belongs in the
 server's instructions. Which tools exist at all (payments only when named, credentials
 only when allowed) is the tool registry's job (``linq_mcp.tools.registry``).
 """
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
     from linq_mcp.policy.engine import Policy
     from linq_mcp.policy.handles import normalize_handle
-    from linq_mcp.policy.lockdown import fence_untrusted, redact_inbound
+    from linq_mcp.policy.lockdown import redact_inbound
     from linq_mcp.policy.previews import confirmation_prompt, preview
     from linq_mcp.policy.reach import CallReach, ToolReach, call_reach, tool_reach
 
@@ -49,7 +49,7 @@ _WHERE: dict[str, str] = {
     "Allowed": "decision", "ConfirmationRequired": "decision", "Decision": "decision", "Refused": "decision",
     "Policy": "engine",
     "normalize_handle": "handles",
-    "fence_untrusted": "lockdown", "redact_inbound": "lockdown",
+    "redact_inbound": "lockdown",
     "confirmation_prompt": "previews", "preview": "previews",
     "CallReach": "reach", "ToolReach": "reach", "call_reach": "reach", "tool_reach": "reach",
 }  # fmt: skip
@@ -69,7 +69,6 @@ __all__ = [
     "call_reach",
     "confirmation_prompt",
     "describe",
-    "fence_untrusted",
     "normalize_handle",
     "preview",
     "redact_inbound",

@@ -28,10 +28,6 @@ class Allowed:
     reservation_reused: bool = field(default=False, compare=False)
     send_key: str | None = field(default=None, compare=False)
 
-    @property
-    def allowed(self) -> bool:
-        return True
-
 
 @dataclass(frozen=True)
 class Refused:
@@ -40,10 +36,6 @@ class Refused:
     rule: str
     message: str
     handle: str | None = None
-
-    @property
-    def allowed(self) -> bool:
-        return False
 
     def as_result(self) -> dict[str, Any]:
         out: dict[str, Any] = {"error": "policy_refused", "rule": self.rule, "message": self.message}
@@ -72,10 +64,6 @@ class ConfirmationRequired:
     prompt: str
     reason: str
     via: Literal["elicitation", "token"]
-
-    @property
-    def allowed(self) -> bool:
-        return False
 
     def as_result(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ from linq_mcp.policy.confirm import mint_token, verify_token
 from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
 from linq_mcp.policy.declines import DECLINE_TTL_SECONDS, call_key
 from linq_mcp.policy.handles import first_match, normalize_handle
-from linq_mcp.policy.lockdown import redact_inbound, visible_text
+from linq_mcp.policy.lockdown import visible_text
 from linq_mcp.policy.previews import confirmation_prompt, preview
 from linq_mcp.policy.reach import GATED_EFFECTS, ToolReach, direct_handles, participant_handles, tool_reach
 from linq_mcp.policy.store import PolicyStore
@@ -338,9 +338,6 @@ class Policy:
         await self._state.release(decision.reservation)
 
     # ---- inbound and description ---------------------------------------------------
-
-    def redact_inbound(self, record: Mapping[str, Any], sender_handle: str) -> dict[str, Any]:
-        return redact_inbound(record, sender_handle, self.config)
 
     def describe(self) -> str:
         """A few lines for the server's instructions: the rules the assistant works under."""

@@ -98,9 +98,6 @@ class Store:
             (text,),
         )
 
-    def close(self) -> None:
-        self.conn.close()
-
 
 def attach(sandbox: Sandbox) -> Store:
     """Load the saved world (if any) and save it again after every mutating request."""
