@@ -25,10 +25,12 @@ from .dialect import portable
 from .errors import ERROR_FIELDS, CatalogError
 
 Effect = Literal["read", "create", "mutate", "visible", "send", "destructive", "secret"]
-Location = Literal["path", "query", "body"]
+Location = Literal["path", "query", "body", "local"]  # local: checked by linq-mcp, never sent
 IdempotencyPlace = Literal["message", "poll", "header", "none"]
 
 SPEC_RESOURCE = "linq-v3.openapi.json"
+# Every API description the catalog is compiled from: V3, and the legacy V2 (toolset ``v2``).
+SPEC_RESOURCES: tuple[str, ...] = (SPEC_RESOURCE, "linq-v2.openapi.json")
 COMPILED_RESOURCE = "catalog.json"  # the compiled catalog, rebuilt by tools/build_catalog.py
 
 # What each effect means for the person at the other end, appended to descriptions.
@@ -170,6 +172,8 @@ class ApiCall:
     json: Any
     headers: dict[str, str]
     replay_safe: bool
+    api: str = "v3"  # which Linq API serves it: auth, base URL and error format follow
+    form: bool = False  # send the body as multipart/form-data (V2 chat_messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +196,9 @@ class Operation:
     annotations: dict[str, bool] = field(default_factory=dict)
     # The listed schema plus the body's conditional rules; what arguments are checked against.
     validation_schema: dict[str, Any] | None = None
+    api: str = "v3"  # "v2": the legacy API (integer ids, X-LINQ-INTEGRATION-TOKEN)
+    body_format: str = "json"  # "form": multipart/form-data
+    harmless_repeat: bool = False  # x-linq-repeat-harmless: repeating it changes nothing
 
     @property
     def sends(self) -> bool:
@@ -204,7 +211,7 @@ class Operation:
 
     @property
     def repeat_harmless(self) -> bool:
-        return self.effect == "read" or self.tool in REPEAT_HARMLESS
+        return self.effect == "read" or self.tool in REPEAT_HARMLESS or self.harmless_repeat
 
     def build_call(self, args: Mapping[str, Any], idempotency_key: str | None = None) -> ApiCall:
         """Map validated tool arguments back onto the HTTP request. Pure."""
@@ -215,6 +222,8 @@ class Operation:
             if param.name not in args:
                 continue
             value = args[param.name]
+            if param.location == "local":
+                continue
             if param.location == "path":
                 path = path.replace("{" + param.api_name + "}", quote(str(value), safe=""))
             elif param.location == "query":
@@ -241,6 +250,8 @@ class Operation:
             json=body if (self.has_body or body) else None,
             headers=headers,
             replay_safe=keyed or self.repeat_harmless or self.method in ("GET", "PUT"),
+            api=self.api,
+            form=self.body_format == "form",
         )
 
 
@@ -279,10 +290,29 @@ class Catalog:
 # loading
 
 
-def load_spec() -> dict[str, Any]:
-    text = resources.files("linq_mcp.spec").joinpath(SPEC_RESOURCE).read_text(encoding="utf-8")
+def load_spec(resource: str = SPEC_RESOURCE) -> dict[str, Any]:
+    text = resources.files("linq_mcp.spec").joinpath(resource).read_text(encoding="utf-8")
     spec: dict[str, Any] = json.loads(text)
     return spec
+
+
+def spec_digest(spec_bytes: list[bytes]) -> str:
+    """One SHA-256 over every shipped description, in ``SPEC_RESOURCES`` order."""
+    digest = hashlib.sha256()
+    for chunk in spec_bytes:
+        digest.update(hashlib.sha256(chunk).digest())
+    return digest.hexdigest()
+
+
+def compile_specs(specs: list[Mapping[str, Any]]) -> Catalog:
+    """Compile several descriptions into one catalog; tool names must stay unique across them."""
+    ops: list[Operation] = []
+    for spec in specs:
+        ops.extend(compile_catalog(spec))
+    if len({op.tool for op in ops}) != len(ops):
+        raise CatalogError("an operationId appears in two API descriptions")
+    ops.sort(key=lambda o: (o.toolset, o.tool))
+    return Catalog(tuple(ops))
 
 
 @functools.cache
@@ -292,15 +322,15 @@ def load_catalog() -> Catalog:
     Start-up reads the precompiled ``catalog.json`` when it was built from this exact
     spec (same SHA-256); otherwise it compiles the spec, which is correct but slower.
     """
-    spec_bytes = resources.files("linq_mcp.spec").joinpath(SPEC_RESOURCE).read_bytes()
-    digest = hashlib.sha256(spec_bytes).hexdigest()
+    spec_bytes = [resources.files("linq_mcp.spec").joinpath(name).read_bytes() for name in SPEC_RESOURCES]
+    digest = spec_digest(spec_bytes)
     try:
         compiled = json.loads(resources.files("linq_mcp.spec").joinpath(COMPILED_RESOURCE).read_bytes())
         if compiled.get("spec_sha256") == digest:
             return catalog_from_json(compiled)
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         pass
-    return compile_catalog(json.loads(spec_bytes))
+    return compile_specs([json.loads(chunk) for chunk in spec_bytes])
 
 
 def catalog_to_json(catalog: Catalog, spec_sha256: str) -> dict[str, Any]:
@@ -324,6 +354,7 @@ _HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 def compile_catalog(spec: Mapping[str, Any]) -> Catalog:
     components = spec.get("components", {}).get("schemas", {})
+    api = str(spec.get("x-linq-api", "v3"))
     ops: list[Operation] = []
     seen: set[str] = set()
     for path, item in spec.get("paths", {}).items():
@@ -333,6 +364,8 @@ def compile_catalog(spec: Mapping[str, Any]) -> Catalog:
             if raw is None:
                 continue
             op = _compile_operation(path, method.upper(), raw, shared_params, spec, components)
+            if api != "v3":
+                op = dataclasses.replace(op, api=api)
             if op.tool in seen:
                 raise CatalogError(f"duplicate operationId {op.tool}")
             seen.add(op.tool)
@@ -372,6 +405,8 @@ def _compile_operation(
         location = p.get("in")
         if location not in ("path", "query"):
             continue  # headers (Idempotency-Key) are ours to manage
+        if p.get("x-linq-local"):
+            location = "local"
         name = p["name"]
         schema = _deref(p.get("schema", {}), spec) if "$ref" in p.get("schema", {}) else p.get("schema", {})
         prop = _clean(schema, top=True)
@@ -385,14 +420,19 @@ def _compile_operation(
         is_required = bool(p.get("required")) or location == "path"
         if is_required:
             required.append(name)
-        params.append(Param(name, name, location, is_required, repeated=schema.get("type") == "array"))
+        wire_name = p.get("x-linq-wire-name", name)
+        params.append(Param(name, wire_name, location, is_required, repeated=schema.get("type") == "array"))
 
     has_body = False
+    body_format = "json"
     body_rules: list[Any] = []
     body = raw.get("requestBody")
     if body is not None:
         body = _deref(body, spec)
         content = body.get("content", {}).get("application/json")
+        if content is None and "multipart/form-data" in body.get("content", {}):
+            content = body["content"]["multipart/form-data"]
+            body_format = "form"
         if content is not None:
             has_body = True
             body_schema = _resolve_top(content.get("schema", {}), components)
@@ -410,7 +450,7 @@ def _compile_operation(
 
     sends = effect == "send" or idempotency != "none"
     if sends:
-        properties["idempotency_key"] = dict(IDEMPOTENCY_KEY_SCHEMA)
+        properties["idempotency_key"] = dict(IDEMPOTENCY_KEY_SCHEMA)  # its characters: wire.py
     if effect == "send":
         properties["dry_run"] = dict(DRY_RUN_SCHEMA)
     if effect == "send" or tool in CONFIRMABLE:
@@ -458,8 +498,10 @@ def _compile_operation(
         description=description,
         input_schema=input_schema,
         output_schema=output_schema,
-        annotations=_annotations(tool, effect),
+        annotations=_annotations(tool, effect, harmless=bool(raw.get("x-linq-repeat-harmless"))),
         validation_schema=validation_schema,
+        body_format=body_format,
+        harmless_repeat=bool(raw.get("x-linq-repeat-harmless")),
     )
 
 
@@ -570,11 +612,11 @@ def _rename_props(rule: Any, renamed: Mapping[str, str]) -> Any:
     return json.loads(text)
 
 
-def _annotations(tool: str, effect: str) -> dict[str, bool]:
+def _annotations(tool: str, effect: str, *, harmless: bool = False) -> dict[str, bool]:
     return {
         "readOnlyHint": effect == "read",
         "destructiveHint": effect == "destructive",
-        "idempotentHint": effect == "read" or tool in REPEAT_HARMLESS,
+        "idempotentHint": effect == "read" or tool in REPEAT_HARMLESS or harmless,
         "openWorldHint": effect in ("send", "visible"),
     }
 

@@ -4,7 +4,7 @@ One inventory serves both ``tools/list`` and ``tools/call``, so a tool that is n
 listed cannot be called. Filters apply in a fixed, documented order:
 
 1. toolsets (``default`` = messaging, groups, media, events; ``all`` = every toolset except
-   the opt-in ones, ``payments`` and ``deprecated``, which are enabled only by their own names);
+   the opt-in ones, ``payments``, ``deprecated`` and ``v2``, which are enabled only by their own names);
 2. ``tools``: extra tools by name, whatever their toolset;
 3. ``exclude_tools``;
 4. safety: ``get_payment_credentials`` only with ``allow_payment_credentials``;
@@ -28,6 +28,7 @@ ALL_TOOLSETS: tuple[str, ...] = (
     "blocklist",
     "payments",
     "deprecated",
+    "v2",
 )
 TOOLSET_DESCRIPTIONS: dict[str, str] = {
     "messaging": "Chats, messages, reactions, typing, capability checks, your lines",
@@ -40,10 +41,11 @@ TOOLSET_DESCRIPTIONS: dict[str, str] = {
     "blocklist": "Blocked handles",
     "payments": "Payments and payment requests (off unless named)",
     "deprecated": "Deprecated endpoints kept for compatibility (off unless named)",
+    "v2": "The legacy V2 API: integer ids, contacts, V2 webhooks (off unless named)",
 }
-# Toolsets that ``all`` leaves out: money moves, and endpoints kept only for compatibility.
-# They are enabled only when named; a future opt-in toolset (e.g. ``v2``) belongs here too.
-OPT_IN_TOOLSETS: tuple[str, ...] = ("payments", "deprecated")
+# Toolsets that ``all`` leaves out: money moves, endpoints kept only for compatibility, and
+# the legacy V2 API (a second way to do what V3 does). They are enabled only when named.
+OPT_IN_TOOLSETS: tuple[str, ...] = ("payments", "deprecated", "v2")
 # What ``all`` means: every toolset an operator gets without naming it.
 BROAD_TOOLSETS: tuple[str, ...] = tuple(t for t in ALL_TOOLSETS if t not in OPT_IN_TOOLSETS)
 CREDENTIAL_TOOLS = frozenset({"get_payment_credentials"})

@@ -9,20 +9,19 @@ Run after changing the spec (tools/sync_spec.py) or the compiler (linq_mcp/catal
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
-from linq_mcp.catalog import catalog_to_json, compile_catalog
+from linq_mcp.catalog import SPEC_RESOURCES, catalog_to_json, compile_specs, spec_digest
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "linq_mcp" / "spec"
 
 
 def build() -> str:
-    spec_bytes = (SPEC_DIR / "linq-v3.openapi.json").read_bytes()
-    catalog = compile_catalog(json.loads(spec_bytes))
-    data = catalog_to_json(catalog, hashlib.sha256(spec_bytes).hexdigest())
+    spec_bytes = [(SPEC_DIR / name).read_bytes() for name in SPEC_RESOURCES]
+    catalog = compile_specs([json.loads(chunk) for chunk in spec_bytes])
+    data = catalog_to_json(catalog, spec_digest(spec_bytes))
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True) + "\n"
 
 

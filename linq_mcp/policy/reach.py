@@ -30,6 +30,7 @@ class ToolReach:
     confirms: bool = False  # first contact (or every call, with confirm = always) needs a yes
     new_group: bool = False  # the direct handles become one chat: max_group_size applies
     joins_group: bool = False  # adds the direct handles to the chat: participants + new ≤ max_group_size
+    message_arg: str = "message_id"  # the argument naming the message (V2: chat_message_id)
 
     @property
     def needs_participants(self) -> bool:
@@ -69,6 +70,16 @@ TOOL_REACH: Mapping[str, ToolReach] = {
     # money asked of / paid to a person: recipient rules apply though the effect is "create"
     "create_payment": ToolReach(direct=("handle",)),
     "create_payment_request": ToolReach(direct=("payer_handle",)),
+    # the legacy V2 API (toolset v2): the same rules, V2's argument names; ids are integers
+    "v2_create_chat": ToolReach(direct=("chat.phone_numbers",), sends=True, confirms=True, new_group=True),
+    "v2_send_chat_message": _SEND_TO_CHAT,
+    "v2_share_contact": _SEND_TO_CHAT,
+    "v2_mark_chat_read": _SEEN_IN_CHAT,
+    "v2_start_typing": _SEEN_IN_CHAT,
+    "v2_stop_typing": _SEEN_IN_CHAT,
+    "v2_edit_chat_message": _SEEN_IN_CHAT,
+    # V2 names the message without its chat; the caller names the chat too, and the guard checks both
+    "v2_react_to_chat_message": ToolReach(via_chat=True, via_message=True, message_arg="chat_message_id"),
 }
 
 
@@ -77,11 +88,21 @@ def tool_reach(tool: str) -> ToolReach | None:
     return TOOL_REACH.get(tool)
 
 
+def argument_at(args: Mapping[str, Any], name: str) -> Any:
+    """``args[name]``, where a dotted name reaches into an object (``chat.phone_numbers``)."""
+    value: Any = args
+    for part in name.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
 def direct_handles(reach: ToolReach, args: Mapping[str, Any]) -> list[Any]:
     """The raw handle values named in the arguments, in order (not yet normalised)."""
     out: list[Any] = []
     for name in reach.direct:
-        value = args.get(name)
+        value = argument_at(args, name)
         if value is None:
             continue
         if isinstance(value, list | tuple):
@@ -128,10 +149,19 @@ def call_reach(tool: str, effect: str, args: Mapping[str, Any]) -> CallReach:
     if reach is None:
         return CallReach(gated=effect in GATED_EFFECTS)
     chat_id = args.get("chat_id") if reach.via_chat else None
-    message_id = args.get("message_id") if reach.via_message else None
+    message_id = args.get(reach.message_arg) if reach.via_message else None
     return CallReach(
         handles=tuple(direct_handles(reach, args)),
-        chat_id=chat_id if isinstance(chat_id, str) else None,
-        message_id=message_id if isinstance(message_id, str) else None,
+        chat_id=_id_text(chat_id),
+        message_id=_id_text(message_id),
         gated=True,
     )
+
+
+def _id_text(value: Any) -> str | None:
+    """An id as text: V3's are strings, V2's integers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int) else None
