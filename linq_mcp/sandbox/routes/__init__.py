@@ -1,4 +1,4 @@
-"""The V3 operations, one module per area. Each module exposes ``router``."""
+"""The V3 operations, one module per area, and the legacy V2 API (``v2``). Each module exposes ``router``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from . import (
     messages,
     payments,
     rich,
+    v2,
     webhook_subscriptions,
 )
 
@@ -29,4 +30,5 @@ ALL_ROUTERS: list[Router] = [
     blocklist.router,
     experiences.router,
     payments.router,
+    v2.router,
 ]
