@@ -38,7 +38,7 @@ def _serve_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("tools")
     g.add_argument(
         "--toolsets",
-        help="comma-separated: default, all (all but payments, deprecated and v2), messaging, groups, payments, v2, ...",
+        help="comma-separated: default, all (all but payments, deprecated, v2), messaging, groups, payments, v2, ...",
     )
     g.add_argument("--tools", help="comma-separated extra tools to enable")
     g.add_argument("--exclude-tools", dest="exclude_tools", help="comma-separated tools to hide")

@@ -130,9 +130,7 @@ SCHEMAS: dict[str, Any] = {
             "image_url": nullable(STR),
             "created_at": TIME,
             "updated_at": TIME,
-            "contact_owner": nullable(
-                obj({"id": INT, "email": STR, "first_name": STR, "last_name": STR, "name": STR})
-            ),
+            "contact_owner": nullable(obj({"id": INT, "email": STR, "first_name": STR, "last_name": STR, "name": STR})),
         }
     ),
     "V2ContactInput": obj(
@@ -301,7 +299,10 @@ PATHS: dict[str, Any] = {
             "List the chats of one of your lines",
             "Lists the chats of your line phone_number, page by page (meta says how many pages). Read-only.",
             "read",
-            parameters=[query("phone_number", {"type": "string", "pattern": PHONE}, "Your line.", required=True), *PAGE],
+            parameters=[
+                query("phone_number", {"type": "string", "pattern": PHONE}, "Your line.", required=True),
+                *PAGE,
+            ],
             responses=answer(200, page_of(ref("V2Chat"))),
             pagination="page",
         ),
@@ -686,7 +687,10 @@ PATHS: dict[str, Any] = {
             "Whether phone_number can receive iMessage; at most 1 request per 10 seconds. Read-only.",
             "read",
             body=json_body(
-                obj({"phone_number": {"type": "string", "pattern": PHONE, "description": "Number to check."}}, ("phone_number",))
+                obj(
+                    {"phone_number": {"type": "string", "pattern": PHONE, "description": "Number to check."}},
+                    ("phone_number",),
+                )
             ),
             responses=answer(200, obj({"available": BOOL, "phone_number": STR}, ("available",))),
         )

@@ -110,7 +110,9 @@ def _line(world: World, raw: object, field: str) -> Doc:
     number = v2.phone(field, raw)
     line = world.line_by_number(number)
     if line is None:
-        raise V2Error(403, "phone_number_not_in_organization", f"{field} {number} is not one of your organization's lines")
+        raise V2Error(
+            403, "phone_number_not_in_organization", f"{field} {number} is not one of your organization's lines"
+        )
     return line
 
 
@@ -175,7 +177,9 @@ async def create_chat(ctx: Ctx) -> Reply:
     chat = messaging.find_chat(world, line["phone_number"], to)
     if chat is None:
         messaging.first_message_rules(content)
-    service = messaging.preflight(world, line, to, is_group=len(to) > 1, content=content, override_optout=False, chat=chat)
+    service = messaging.preflight(
+        world, line, to, is_group=len(to) > 1, content=content, override_optout=False, chat=chat
+    )
     parts = messaging.build_parts(world, content)
     if chat is None:
         chat = messaging.new_chat(world, line, to, service)
@@ -261,7 +265,9 @@ async def share_contact(ctx: Ctx) -> Reply:
     last = chat.get("_card_shared_at")
     if last is not None and world.now() - last < SHARE_CARD_WINDOW:
         wait = int(last + SHARE_CARD_WINDOW - world.now() + 0.999)
-        raise V2Error(429, "rate_limit_exceeded", "contact card already shared with this chat recently", retry_after=wait)
+        raise V2Error(
+            429, "rate_limit_exceeded", "contact card already shared with this chat recently", retry_after=wait
+        )
     chat["_card_shared_at"] = world.now()
     for handle in messaging.other_handles(chat):
         world.deliveries.append(
@@ -364,7 +370,10 @@ async def edit_chat_message(ctx: Ctx) -> Reply:
         trace_id=ctx.trace_id,
         phone_number=chat["_line"],
     )
-    return Reply(200, {"message": "Chat message updated", "data": {"id": v2.v2_id(world, "message", message["id"]), "text": text}})
+    return Reply(
+        200,
+        {"message": "Chat message updated", "data": {"id": v2.v2_id(world, "message", message["id"]), "text": text}},
+    )
 
 
 @router.post("/v2/chat_messages/{chat_message_id}/reactions", "v2_react_to_chat_message")
