@@ -33,7 +33,7 @@ from .asking import (
 from .catalog import Catalog
 from .client import ApiRequest, LinqClient
 from .errors import LinqMCPError, tool_error
-from .fence import fence_record, fence_result
+from .fence import fence_record, fence_result, fence_v2_result, is_v2_message
 from .policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
 from .runner import ToolResult, _nested_key
 
@@ -80,13 +80,14 @@ class SafetyGuard:
         self.policy = policy
         self.catalog = catalog
         self.client = client
+        self._v2_lines: frozenset[str] | None = None  # our V2 lines, read once when first needed
 
     async def before(self, tool: str, effect: str, args: dict[str, Any], context: Any) -> ToolResult | Clearance:
         reach = call_reach(tool, effect, args)
         if not reach.gated:
             return NO_CHECK
         try:
-            participants = await self._participants(reach.chat_id, reach.message_id)
+            participants = await self._participants(tool, reach.chat_id, reach.message_id)
         except LinqMCPError as exc:
             return ToolResult(tool_error(exc), is_error=True)
         mode = ask_mode(context)
@@ -172,7 +173,9 @@ class SafetyGuard:
         key = args.get("idempotency_key") or _nested_key(op, args)
         return key if isinstance(key, str) and key else None
 
-    async def _participants(self, chat_id: str | None, message_id: str | None) -> list[Any] | None:
+    async def _participants(self, tool: str, chat_id: str | None, message_id: str | None) -> list[Any] | None:
+        if self.catalog[tool].api == "v2":
+            return await self._v2_participants(chat_id, message_id)
         if chat_id is None and message_id is not None:
             message = await self._get("get_message", {"message_id": message_id})
             chat_id = message.get("chat_id") if isinstance(message, Mapping) else None
@@ -182,18 +185,54 @@ class SafetyGuard:
         handles = chat.get("handles") if isinstance(chat, Mapping) else None
         return list(handles or [])
 
+    async def _v2_participants(self, chat_id: str | None, message_id: str | None) -> list[Any] | None:
+        """V2 names a reaction's message without its chat: the caller names the chat, and the
+        message must be in it (a 404 here refuses the call), so nobody outside it is reached."""
+        if chat_id is None:
+            return None
+        if message_id is not None:
+            await self._get("v2_get_chat_message", {"chat_id": chat_id, "id": message_id})
+        chat = await self._get("v2_get_chat", {"chat_id": chat_id})
+        data = chat.get("data") if isinstance(chat, Mapping) else None
+        handles = data.get("chat_handles") if isinstance(data, Mapping) else None
+        return [h.get("phone_number") for h in handles or [] if isinstance(h, Mapping)]
+
     async def _get(self, tool: str, args: dict[str, Any]) -> Any:
         call = self.catalog[tool].build_call(args)
         response = await self.client.send(
-            ApiRequest(method=call.method, path=call.path, query=call.query, json=None, headers={}, replay_safe=True)
+            ApiRequest(
+                method=call.method,
+                path=call.path,
+                query=call.query,
+                json=None,
+                headers={},
+                replay_safe=True,
+                api=call.api,
+            )
         )
         return response.body
 
     # inbound content ----------------------------------------------------------------
     async def filter_result(self, tool: str, result: dict[str, Any]) -> dict[str, Any]:
         """Fence every record in a result that someone else wrote; withhold strangers' under lockdown."""
+        if self.catalog[tool].api == "v2":
+            lines = await self._our_v2_lines() if _has_v2_message(result) else None
+            return dict(fence_v2_result(result, lines, self.policy))
         fenced = fence_result(result, self.policy)
         return dict(fenced) if isinstance(fenced, Mapping) else result
+
+    async def _our_v2_lines(self) -> frozenset[str] | None:
+        """Our lines, to tell our V2 messages from theirs; None (all fenced) when they cannot be read."""
+        if self._v2_lines is None:
+            try:
+                listed = await self._get("v2_list_phone_numbers", {})
+            except LinqMCPError:
+                return None
+            numbers = listed.get("phone_numbers") if isinstance(listed, Mapping) else None
+            self._v2_lines = frozenset(
+                str(n["phone_number"]) for n in numbers or [] if isinstance(n, Mapping) and n.get("phone_number")
+            )
+        return self._v2_lines
 
 
 def sender_of(message: Mapping[str, Any]) -> str:
@@ -206,6 +245,14 @@ def sender_of(message: Mapping[str, Any]) -> str:
 def fence_message(message: Mapping[str, Any], policy: Policy | None) -> dict[str, Any]:
     """An inbound message with everything its sender wrote moved into ``untrusted_content``."""
     return fence_record(message, ours=False, sender=sender_of(message), policy=policy)
+
+
+def _has_v2_message(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_has_v2_message(item) for item in value)
+    if isinstance(value, Mapping):
+        return is_v2_message(value) or any(_has_v2_message(item) for item in value.values())
+    return False
 
 
 def _with_fix(payload: dict[str, Any]) -> dict[str, Any]:

@@ -211,6 +211,8 @@ class ToolRunner:
             json=call.json,
             headers=call.headers,
             replay_safe=call.replay_safe,
+            api=call.api,
+            form=call.form,
         )
         try:
             response = await self.client.send(request)

@@ -137,7 +137,13 @@ async def open_runtime(settings: Settings, *, sandbox: Sandbox | None = None) ->
     else:
         require_api_key(settings)
         http = make_http_client(settings.base_url, settings.api_key or "")
-    client = LinqClient(http, max_retries=settings.max_retries)
+    live = sandbox is None  # the sandbox answers V2 on its own origin, with its own key
+    client = LinqClient(
+        http,
+        max_retries=settings.max_retries,
+        v2_base_url=settings.v2_base_url if live else None,
+        v2_token=settings.v2_token if live else None,
+    )
     runner = ToolRunner(catalog, client)
     runtime = Runtime(settings=settings, catalog=catalog, client=client, runner=runner, sandbox=sandbox)
     try:

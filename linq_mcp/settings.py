@@ -29,6 +29,10 @@ class Settings:
     api_key: str | None = None
     api_key_source: str | None = None  # where the key came from (never the key itself)
     base_url: str = DEFAULT_BASE_URL
+    # the legacy V2 API (toolset v2): its own token only where it differs from the V3 key,
+    # and its own origin only where it is not the V3 base URL's
+    v2_token: str | None = None
+    v2_base_url: str | None = None
     timeout: float = 30.0
     max_retries: int = 3
     # sandbox
@@ -70,7 +74,7 @@ class Settings:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("api_key", "auth_token", "secret"):
+            if f.name in ("api_key", "auth_token", "secret", "v2_token"):
                 value = "set" if value else "unset"
             elif f.name == "webhook_secrets":
                 value = f"{len(value)} set"
@@ -107,6 +111,8 @@ _FILE_KEYS: dict[str, dict[str, str]] = {
 
 _ENV_KEYS: dict[str, str] = {
     "LINQ_API_V3_BASE_URL": "base_url",
+    "LINQ_API_V2_TOKEN": "v2_token",
+    "LINQ_API_V2_BASE_URL": "v2_base_url",
     "LINQ_MCP_AUTH_TOKEN": "auth_token",
     "LINQ_MCP_SECRET": "secret",
     "LINQ_MCP_TOOLSETS": "toolsets",
@@ -285,6 +291,8 @@ def validate(settings: Settings) -> None:
     _check_poll_interval(settings.poll_interval)
     if not settings.base_url.startswith(("http://", "https://")):
         raise SettingsError(f"base_url must start with https:// (got {settings.base_url!r})")
+    if settings.v2_base_url is not None and not settings.v2_base_url.startswith(("http://", "https://")):
+        raise SettingsError(f"LINQ_API_V2_BASE_URL must start with https:// (got {settings.v2_base_url!r})")
 
 
 def _check_poll_interval(value: float | None) -> None:

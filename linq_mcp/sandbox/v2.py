@@ -308,9 +308,9 @@ def event_for(world: World, event: Event) -> tuple[str, Doc] | None:
         message = world.messages.get(str(data.get("id")))
         if message is None:
             return None
-        chat = world.chats[message["chat_id"]]
-        body = {**message_view(world, message), "chat_id": v2_id(world, "chat", chat["id"])}
-        return kind, {"chat": _chat_summary(world, chat), "message": body}
+        in_chat = world.chats[message["chat_id"]]
+        body = {**message_view(world, message), "chat_id": v2_id(world, "chat", in_chat["id"])}
+        return kind, {"chat": _chat_summary(world, in_chat), "message": body}
     chat = world.chats.get(str(data.get("chat_id") or (data.get("chat") or {}).get("id") or data.get("id")))
     if chat is None:
         return None

@@ -295,10 +295,11 @@ async def list_chat_messages(ctx: Ctx) -> Reply:
     if sort not in ("asc", "desc"):
         raise invalid("sort", "must be asc or desc")
     messages = [world.messages[m] for m in chat["_message_ids"] if m in world.messages]
-    for bound, keep in (("before", lambda at, t: at < t), ("after", lambda at, t: at > t)):
-        value = ctx.query.get(bound)
-        if value:
-            messages = [m for m in messages if keep(m.get("sent_at") or m["created_at"], value)]
+    before, after = ctx.query.get("before"), ctx.query.get("after")
+    if before:
+        messages = [m for m in messages if (m.get("sent_at") or m["created_at"]) < before]
+    if after:
+        messages = [m for m in messages if (m.get("sent_at") or m["created_at"]) > after]
     if sort == "desc":
         messages.reverse()
     chunk, meta = v2.paged(messages, page, per_page)
