@@ -75,14 +75,30 @@ def breakdown(tools: list[dict[str, Any]], count: Any) -> list[list[str]]:
         present = [t[field] for t in tools if t.get(field)]
         rows.append([field, f"{sum(count(v) for v in present):,}", str(len(present))])
     defs = [t["inputSchema"]["$defs"] for t in tools if t["inputSchema"].get("$defs")]
-    rows.append(["  inputSchema $defs (shared message/handle types, repeated per tool)", f"{sum(count(d) for d in defs):,}", str(len(defs))])
-    safety = [
-        {k: v for k, v in t["inputSchema"].get("properties", {}).items() if k in SAFETY_PARAMS} for t in tools
-    ]
+    rows.append(
+        [
+            "  inputSchema $defs (shared message/handle types, repeated per tool)",
+            f"{sum(count(d) for d in defs):,}",
+            str(len(defs)),
+        ]
+    )
+    safety = [{k: v for k, v in t["inputSchema"].get("properties", {}).items() if k in SAFETY_PARAMS} for t in tools]
     safety = [s for s in safety if s]
-    rows.append([f"  inputSchema send-safety params ({', '.join(SAFETY_PARAMS)})", f"{sum(count(s) for s in safety):,}", str(len(safety))])
+    rows.append(
+        [
+            f"  inputSchema send-safety params ({', '.join(SAFETY_PARAMS)})",
+            f"{sum(count(s) for s in safety):,}",
+            str(len(safety)),
+        ]
+    )
     trivial = [t["outputSchema"] for t in tools if t.get("outputSchema") and count(t["outputSchema"]) <= 30]
-    rows.append(["  outputSchema of ≤ 30 tokens (little for a client to check)", f"{sum(count(o) for o in trivial):,}", str(len(trivial))])
+    rows.append(
+        [
+            "  outputSchema of ≤ 30 tokens (little for a client to check)",
+            f"{sum(count(o) for o in trivial):,}",
+            str(len(trivial)),
+        ]
+    )
     return rows
 
 
@@ -99,9 +115,9 @@ def main() -> int:
         return len(enc.encode(compact(obj)))
 
     default = fetch_tools_list(["--sandbox"])
-    everything = fetch_tools_list(
-        ["--sandbox", "--toolsets", "all,payments,deprecated", "--allow-payment-credentials"]
-    )
+    everything = fetch_tools_list(["--sandbox", "--toolsets", "all,payments,deprecated", "--allow-payment-credentials"])
+    with_v2 = fetch_tools_list(["--sandbox", "--toolsets", "default,v2"])
+    v2_only = fetch_tools_list(["--sandbox", "--toolsets", "v2"])
     naive = {"tools": naive_tools()}
     naive_no_out = {"tools": naive_tools(output_schema=False)}
 
@@ -117,6 +133,9 @@ def main() -> int:
         target=f"≤ {TARGET_DEFAULT:,}",
         verdict=verdict(n_default <= TARGET_DEFAULT),
     )
+    # The legacy V2 toolset is opt-in: it never reaches the default list, and costs this when named.
+    report.add(f"default,v2 ({len(with_v2['tools'])} tools; v2 is opt-in)", f"{count(with_v2):,}")
+    report.add(f"v2 alone ({len(v2_only['tools'])} tools)", f"{count(v2_only):,}")
     ratio = n_all / n_naive
     report.add(
         f"all tools ({len(everything['tools'])}) vs naive ({len(naive['tools'])} operations)",
@@ -150,7 +169,8 @@ def main() -> int:
     )
     report.notes.append(
         "default = `linq-mcp --sandbox`; "
-        "all = `linq-mcp --sandbox --toolsets all,payments,deprecated --allow-payment-credentials`; "
+        "all = `linq-mcp --sandbox --toolsets all,payments,deprecated --allow-payment-credentials` "
+        "(`all` leaves out the opt-in payments, deprecated and v2); v2 = `--toolsets v2` / `default,v2`; "
         "naive = tools/naive_openapi.py over linq_mcp/spec/linq-v3.openapi.json; counted with bpe-openai o200k_base"
     )
     report.print()

@@ -26,7 +26,7 @@ async def v2_client(sandbox: Sandbox) -> AsyncIterator[Client]:
 
 
 async def call(client: Client, tool: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
-    return data(await client.call_tool(tool, args or {}))
+    return dict(data(await client.call_tool(tool, args or {})))
 
 
 async def error(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ async def inbox_with_reply(client: Client, chat_id: int) -> dict[str, Any]:
         while True:
             inbox = await read_json(client, "linq://inbox")
             if any(m.get("chat_id") == str(chat_id) for m in inbox["messages"]):
-                return inbox
+                return dict(inbox)
             await anyio.sleep(0.05)
 
 
