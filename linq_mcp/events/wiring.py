@@ -22,9 +22,10 @@ import anyio
 import httpx
 from starlette.applications import Starlette
 
-from ..client import ApiRequest, LinqClient
-from ..errors import LinqMCPError
-from ..redact import register_secret
+from linq_mcp.api.client import ApiRequest, LinqClient
+from linq_mcp.api.errors import LinqMCPError
+from linq_mcp.config.redact import register_secret
+
 from ..webhooks import EventStore, WebhookReceiver
 from .hub import EventHub
 from .notify import INBOX_URI
@@ -34,7 +35,7 @@ from .secrets import read_secrets, secrets_file
 from .tools import event_tools
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from linq_mcp.server.runtime import Runtime
 
 __all__ = ["SANDBOX_TARGET", "USEFUL_EVENTS", "configured_secrets", "wire"]
 
@@ -91,7 +92,7 @@ class _EmbeddedUvicorn:
             def capture_signals(self) -> Generator[None, None, None]:
                 yield
 
-        from ..transports import http_protocol  # half-sent requests are closed here too
+        from linq_mcp.server.transports import http_protocol
 
         config = uvicorn.Config(
             app,
@@ -137,7 +138,7 @@ async def _clear_answered(hub: EventHub) -> None:
 
 def _v2_only(settings: Any) -> bool:
     """Whether the only API tools exposed are the legacy V2 ones (``--toolsets v2`` or ``events,v2``)."""
-    from ..inventory import InventoryError, resolve_toolsets
+    from linq_mcp.tools.inventory import InventoryError, resolve_toolsets
 
     try:
         chosen = set(resolve_toolsets(settings.toolsets))

@@ -9,9 +9,9 @@ from email.policy import HTTP
 import httpx
 import pytest
 
-from linq_mcp.client import ApiRequest, LinqClient, make_http_client
-from linq_mcp.errors import NotFoundError, UnprocessableEntityError, tool_error
-from linq_mcp.settings import from_env
+from linq_mcp.api.client import ApiRequest, LinqClient, make_http_client
+from linq_mcp.api.errors import NotFoundError, UnprocessableEntityError, tool_error
+from linq_mcp.config.settings import from_env
 
 V3_BASE = "https://api.linqapp.com/api/partner"
 KEY = "linq_test_key"

@@ -9,9 +9,9 @@ import anyio
 from e2e_helpers import AVA, LINE, PERMISSIVE, SAM, connected, data, policy
 from mcp import Client
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.settings import Settings
 
 
 def v2_settings(config: SafetyConfig) -> Settings:

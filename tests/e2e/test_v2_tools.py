@@ -12,9 +12,9 @@ import httpx
 from e2e_helpers import AVA, LINE, PERMISSIVE, SAM, connected, data
 from mcp import Client
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.sandbox import typing_bubble
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.settings import Settings
 
 V2_ONLY = Settings(sandbox=True, toolsets=("v2",), safety=PERMISSIVE)
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from policy_helpers import SEND, text_message, to_handles
 
-from linq_mcp.catalog import load_catalog
 from linq_mcp.policy import Allowed, CallReach, Policy, Refused, call_reach, tool_reach
+from linq_mcp.tools.catalog import load_catalog
 
 MakePolicy = Callable[..., Policy]
 STRICT = {"allow_recipients": ["+1555*"], "confirm": "never"}
