@@ -7,7 +7,7 @@ import sys
 
 from linq_mcp.config.settings import Settings
 from linq_mcp.tools.catalog import load_catalog
-from linq_mcp.tools.inventory import DEFAULT_TOOLSETS, OPT_IN_TOOLSETS
+from linq_mcp.tools.inventory import DEFAULT_TOOLSETS, OPT_IN_TOOLSETS, in_words
 
 
 def rows(settings: Settings) -> list[dict[str, str | bool]]:
@@ -57,6 +57,6 @@ def print_tool_table(settings: Settings, *, as_json: bool = False) -> int:
     sys.stdout.write(f"\n{enabled} of {len(table)} tools enabled with these settings (✓).\n")
     off = [t for t in OPT_IN_TOOLSETS if not any(r["enabled"] for r in table if r["toolset"] == t)]
     if off:
-        names = " and ".join(off)
+        names = in_words(off)
         sys.stdout.write(f"{names} are enabled only by name ('all' leaves them out): e.g. --toolsets all,{off[0]}.\n")
     return 0

@@ -44,6 +44,7 @@ FIRST_ID: dict[str, int] = {
     "line": 91,
     "contact": 301,
     "subscription": 41,
+    "call": 801,
 }
 V2_EVENT_TYPES: tuple[str, ...] = (
     "message.sent", "message.received", "message.read", "call.completed", "reaction.sent",

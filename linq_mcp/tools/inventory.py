@@ -51,6 +51,11 @@ BROAD_TOOLSETS: tuple[str, ...] = tuple(t for t in ALL_TOOLSETS if t not in OPT_
 CREDENTIAL_TOOLS = frozenset({"get_payment_credentials"})
 
 
+def in_words(names: Sequence[str]) -> str:
+    """``payments, deprecated and v2``."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
 class InventoryError(ValueError):
     """A toolset or tool name that does not exist."""
 
@@ -77,7 +82,7 @@ def resolve_toolsets(names: Iterable[str]) -> list[str]:
         else:
             raise InventoryError(
                 f"unknown toolset {raw!r}; choose from: default, all (every toolset but "
-                f"{' and '.join(OPT_IN_TOOLSETS)}), {', '.join(ALL_TOOLSETS)}"
+                f"{in_words(OPT_IN_TOOLSETS)}), {', '.join(ALL_TOOLSETS)}"
             )
         out.extend(t for t in chosen if t not in out)
     return out

@@ -7,12 +7,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from linq_mcp.sandbox.app import Sandbox
+from linq_mcp.sandbox.app import Sandbox, create_sandbox
+from linq_mcp.sandbox.config import SandboxConfig
 from linq_mcp.sandbox.transport import SandboxTransport
 
 LINE = "+15550100001"
@@ -51,7 +53,7 @@ def receiver(sandbox: Sandbox) -> Receiver:
 
 async def settle(sandbox: Sandbox) -> None:
     """Let the simulated delivery timeline run (sent, delivered) and its webhooks go out."""
-    for _ in range(3):
+    for _ in range(6):
         sandbox.world.clock.advance(1)
         await sandbox.world.scheduler.run_due()
 
@@ -176,3 +178,58 @@ async def test_v2_deliveries_follow_the_subscribed_v2_events(
     await settle(sandbox)
     assert [b["event_type"] for b in receiver.bodies()] == ["contact.created"]
     assert receiver.bodies()[0]["data"]["contact"]["first_name"] == "Ann"
+
+
+async def test_a_call_to_our_line_is_delivered_as_call_completed(
+    sandbox: Sandbox, v2: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    await subscribe(v2, ["call.completed"])
+    async with httpx.AsyncClient(
+        transport=SandboxTransport(sandbox.app),
+        base_url="http://sandbox.local",
+        headers={"Authorization": f"Bearer {sandbox.api_key}"},
+    ) as admin:
+        answer = await admin.post("/_sandbox/calls", json={"from": AVA, "to": LINE, "duration": 42})
+    assert answer.status_code == 200, answer.text
+    await settle(sandbox)
+    [call] = receiver.bodies()
+    assert call["event_type"] == "call.completed"
+    assert {k: call["data"][k] for k in ("from", "to", "status", "duration")} == {
+        "from": AVA,
+        "to": LINE,
+        "status": "completed",
+        "duration": 42,
+    }
+
+
+async def test_their_tapback_and_typing_reach_v2_as_v2_events(
+    sandbox: Sandbox, v2: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    """Ava types before she replies and leaves a love on what she read (the default cast)."""
+    await subscribe(v2, ["reaction.received", "typing_indicator.received", "reaction.sent"])
+    chat = await create_chat(v2, "How was the trip?")
+    await settle(sandbox)
+    kinds = [b["event_type"] for b in receiver.bodies()]
+    assert "reaction.received" in kinds and "typing_indicator.received" in kinds and "reaction.sent" not in kinds
+    tapback = next(b["data"] for b in receiver.bodies() if b["event_type"] == "reaction.received")
+    assert (tapback["chat_id"], tapback["from_phone"], tapback["is_from_me"]) == (chat["id"], AVA, False)
+
+
+async def test_v2_ids_survive_a_restart(tmp_path: Path) -> None:
+    config = SandboxConfig(seed=9, db_path=str(tmp_path / "sandbox.db"))
+    headers = {"X-LINQ-INTEGRATION-TOKEN": config.api_keys[0]}
+    first = create_sandbox(config)
+    async with httpx.AsyncClient(
+        transport=SandboxTransport(first.app), base_url="http://sandbox.local/api/partner/v2", headers=headers
+    ) as http:
+        chat = await create_chat(http)
+        contact = (await http.post("/contacts", json={"contact": {"first_name": "Ann"}})).json()["data"]
+    second = create_sandbox(config)
+    async with httpx.AsyncClient(
+        transport=SandboxTransport(second.app), base_url="http://sandbox.local/api/partner/v2", headers=headers
+    ) as http:
+        got_chat = await http.get(f"/chats/{chat['id']}")
+        got_contact = await http.get(f"/contacts/{contact['id']}")
+        another = (await http.post("/contacts", json={"contact": {"first_name": "Bo"}})).json()["data"]
+    assert got_chat.status_code == got_contact.status_code == 200
+    assert another["id"] == contact["id"] + 1
