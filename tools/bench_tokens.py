@@ -75,30 +75,14 @@ def breakdown(tools: list[dict[str, Any]], count: Any) -> list[list[str]]:
         present = [t[field] for t in tools if t.get(field)]
         rows.append([field, f"{sum(count(v) for v in present):,}", str(len(present))])
     defs = [t["inputSchema"]["$defs"] for t in tools if t["inputSchema"].get("$defs")]
-    rows.append(
-        [
-            "  inputSchema $defs (shared message/handle types, repeated per tool)",
-            f"{sum(count(d) for d in defs):,}",
-            str(len(defs)),
-        ]
-    )
-    safety = [{k: v for k, v in t["inputSchema"].get("properties", {}).items() if k in SAFETY_PARAMS} for t in tools]
+    rows.append(["  inputSchema $defs (shared message/handle types, repeated per tool)", f"{sum(count(d) for d in defs):,}", str(len(defs))])
+    safety = [
+        {k: v for k, v in t["inputSchema"].get("properties", {}).items() if k in SAFETY_PARAMS} for t in tools
+    ]
     safety = [s for s in safety if s]
-    rows.append(
-        [
-            f"  inputSchema send-safety params ({', '.join(SAFETY_PARAMS)})",
-            f"{sum(count(s) for s in safety):,}",
-            str(len(safety)),
-        ]
-    )
+    rows.append([f"  inputSchema send-safety params ({', '.join(SAFETY_PARAMS)})", f"{sum(count(s) for s in safety):,}", str(len(safety))])
     trivial = [t["outputSchema"] for t in tools if t.get("outputSchema") and count(t["outputSchema"]) <= 30]
-    rows.append(
-        [
-            "  outputSchema of ≤ 30 tokens (little for a client to check)",
-            f"{sum(count(o) for o in trivial):,}",
-            str(len(trivial)),
-        ]
-    )
+    rows.append(["  outputSchema of ≤ 30 tokens (little for a client to check)", f"{sum(count(o) for o in trivial):,}", str(len(trivial))])
     return rows
 
 
@@ -115,7 +99,9 @@ def main() -> int:
         return len(enc.encode(compact(obj)))
 
     default = fetch_tools_list(["--sandbox"])
-    everything = fetch_tools_list(["--sandbox", "--toolsets", "all,payments,deprecated", "--allow-payment-credentials"])
+    everything = fetch_tools_list(
+        ["--sandbox", "--toolsets", "all,payments,deprecated", "--allow-payment-credentials"]
+    )
     with_v2 = fetch_tools_list(["--sandbox", "--toolsets", "default,v2"])
     v2_only = fetch_tools_list(["--sandbox", "--toolsets", "v2"])
     naive = {"tools": naive_tools()}
