@@ -610,7 +610,7 @@ PATHS: dict[str, Any] = {
         "put": op(
             "v2_update_phone_number",
             "Set a line's call forwarding",
-            "Sets where calls to the line are forwarded; an empty forwarding_number clears it. Nobody is messaged.",
+            "Sets where calls to the line are forwarded (an empty forwarding_number clears it); nobody is messaged.",
             "mutate",
             parameters=[path_id("id", "Phone number id")],
             body=json_body(
@@ -646,8 +646,7 @@ PATHS: dict[str, Any] = {
         "post": op(
             "v2_create_webhook_subscription",
             "Subscribe a URL to events",
-            "Creates a V2 webhook subscription; a duplicate subscription means duplicate deliveries. Nobody is "
-            "messaged.",
+            "Creates a V2 webhook subscription (a duplicate one means duplicate deliveries); nobody is messaged.",
             "create",
             body=json_body(
                 obj({"webhook_subscription": ref("V2WebhookSubscriptionCreate")}, ("webhook_subscription",))
