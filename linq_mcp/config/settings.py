@@ -84,7 +84,14 @@ class Settings:
 
 # TOML layout: section -> {key: settings field}
 _FILE_KEYS: dict[str, dict[str, str]] = {
-    "linq": {"api_key": "api_key", "base_url": "base_url", "timeout": "timeout", "max_retries": "max_retries"},
+    "linq": {
+        "api_key": "api_key",
+        "base_url": "base_url",
+        "timeout": "timeout",
+        "max_retries": "max_retries",
+        "v2_token": "v2_token",
+        "v2_base_url": "v2_base_url",
+    },
     "sandbox": {"enabled": "sandbox", "config": "sandbox_config", "seed": "sandbox_seed"},
     "server": {
         "transport": "transport",

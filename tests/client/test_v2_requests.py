@@ -11,7 +11,7 @@ import pytest
 
 from linq_mcp.api.client import ApiRequest, LinqClient, make_http_client
 from linq_mcp.api.errors import NotFoundError, UnprocessableEntityError, tool_error
-from linq_mcp.config.settings import from_env
+from linq_mcp.config.settings import Settings, from_env, from_file
 
 V3_BASE = "https://api.linqapp.com/api/partner"
 KEY = "linq_test_key"
@@ -105,3 +105,12 @@ async def test_the_flat_contacts_format_becomes_a_coded_tool_error() -> None:
 def test_the_v2_settings_come_from_the_environment() -> None:
     values = from_env({"LINQ_API_V2_TOKEN": "tok", "LINQ_API_V2_BASE_URL": "https://legacy.example.com"})
     assert values["v2_token"] == "tok" and values["v2_base_url"] == "https://legacy.example.com"
+
+
+def test_the_v2_settings_come_from_the_config_file_too() -> None:
+    values = from_file({"linq": {"v2_token": "tok", "v2_base_url": "https://legacy.example.com"}})
+    assert values["v2_token"] == "tok" and values["v2_base_url"] == "https://legacy.example.com"
+
+
+def test_the_v2_token_is_never_shown_by_the_settings() -> None:
+    assert Settings(v2_token="secret-v2-token").redacted()["v2_token"] == "set"
