@@ -102,6 +102,8 @@ def main() -> int:
     everything = fetch_tools_list(
         ["--sandbox", "--toolsets", "all,payments,deprecated", "--allow-payment-credentials"]
     )
+    with_v2 = fetch_tools_list(["--sandbox", "--toolsets", "default,v2"])
+    v2_only = fetch_tools_list(["--sandbox", "--toolsets", "v2"])
     naive = {"tools": naive_tools()}
     naive_no_out = {"tools": naive_tools(output_schema=False)}
 
@@ -117,6 +119,9 @@ def main() -> int:
         target=f"≤ {TARGET_DEFAULT:,}",
         verdict=verdict(n_default <= TARGET_DEFAULT),
     )
+    # The legacy V2 toolset is opt-in: it never reaches the default list, and costs this when named.
+    report.add(f"default,v2 ({len(with_v2['tools'])} tools; v2 is opt-in)", f"{count(with_v2):,}")
+    report.add(f"v2 alone ({len(v2_only['tools'])} tools)", f"{count(v2_only):,}")
     ratio = n_all / n_naive
     report.add(
         f"all tools ({len(everything['tools'])}) vs naive ({len(naive['tools'])} operations)",
@@ -150,7 +155,8 @@ def main() -> int:
     )
     report.notes.append(
         "default = `linq-mcp --sandbox`; "
-        "all = `linq-mcp --sandbox --toolsets all,payments,deprecated --allow-payment-credentials`; "
+        "all = `linq-mcp --sandbox --toolsets all,payments,deprecated --allow-payment-credentials` "
+        "(`all` leaves out the opt-in payments, deprecated and v2); v2 = `--toolsets v2` / `default,v2`; "
         "naive = tools/naive_openapi.py over linq_mcp/spec/linq-v3.openapi.json; counted with bpe-openai o200k_base"
     )
     report.print()

@@ -1,6 +1,6 @@
 """Rebuild linq_mcp/spec/catalog.json, the precompiled tool catalog read at start-up.
 
-Run after changing the spec (tools/sync_spec.py), the tool facts (linq_mcp/spec/tools.toml) or the
+Run after changing a spec (tools/sync_spec.py, tools/build_v2_spec.py), the tool facts (linq_mcp/spec/tools.toml) or the
 compiler (linq_mcp/tools/catalog.py):
 
     python tools/build_catalog.py          # rewrite
@@ -15,15 +15,15 @@ import sys
 import tomllib
 from pathlib import Path
 
-from linq_mcp.tools.catalog import catalog_to_json, compile_catalog, sources_digest
+from linq_mcp.tools.catalog import SPEC_RESOURCES, catalog_to_json, compile_catalog, sources_digest
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "linq_mcp" / "spec"
 
 
 def build() -> str:
-    spec_bytes = (SPEC_DIR / "linq-v3.openapi.json").read_bytes()
+    spec_bytes = [(SPEC_DIR / name).read_bytes() for name in SPEC_RESOURCES]
     facts_bytes = (SPEC_DIR / "tools.toml").read_bytes()
-    catalog = compile_catalog(json.loads(spec_bytes), tomllib.loads(facts_bytes.decode("utf-8")))
+    catalog = compile_catalog([json.loads(chunk) for chunk in spec_bytes], tomllib.loads(facts_bytes.decode("utf-8")))
     data = catalog_to_json(catalog, sources_digest(spec_bytes, facts_bytes))
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True) + "\n"
 

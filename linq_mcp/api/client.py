@@ -23,6 +23,7 @@ import logging
 import random
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -141,6 +142,44 @@ def path_for_log(path: str) -> str:
     return "/".join(seg if not seg or _SAFE_SEGMENT.match(seg) else "{}" for seg in path.split("/"))
 
 
+def form_fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Rails-style form fields for a JSON value: ``{"message": {"text": "hi"}}`` →
+    ``[("message[text]", "hi")]``; a list repeats its key with ``[]``."""
+    if isinstance(value, dict):
+        out: list[tuple[str, str]] = []
+        for key, item in value.items():
+            out.extend(form_fields(item, f"{prefix}[{key}]" if prefix else str(key)))
+        return out
+    if isinstance(value, list):
+        return [pair for item in value for pair in form_fields(item, f"{prefix}[]")]
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        return [(prefix, "true" if value else "false")]
+    return [(prefix, str(value))]
+
+
+def multipart(fields: list[tuple[str, str]]) -> tuple[bytes, str]:
+    """A multipart/form-data body (text fields only) and its Content-Type."""
+    boundary = "linq-mcp-" + uuid.uuid4().hex
+    chunks: list[bytes] = []
+    for name, value in fields:
+        safe = name.replace("\\", "\\\\").replace('"', '\\"')
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{safe}"\r\n\r\n'.encode() + value.encode("utf-8")
+        )
+        chunks.append(b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+
+
+def _origin(url: str) -> str:
+    """``https://api.linqapp.com/api/partner`` → ``https://api.linqapp.com`` (V2 paths are absolute)."""
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
 class LinqClient:
     """Sends ApiRequests to Linq over one ``httpx.AsyncClient`` and translates the outcome.
 
@@ -160,6 +199,8 @@ class LinqClient:
         retry_after_cap: float = 30.0,
         sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
         rng: Callable[[], float] = random.random,
+        v2_base_url: str | None = None,
+        v2_token: str | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -178,8 +219,13 @@ class LinqClient:
         self._extensions = {"timeout": http.timeout.as_dict()}
         auth = http.headers.get("authorization", "")
         token = auth.partition(" ")[2].strip()
+        # V2: LINQ_API_V2_TOKEN where it differs, else the same token; the V3 base URL's origin.
+        self._v2_base = (v2_base_url or _origin(self._base)).rstrip("/")
+        self._v2_token = v2_token or token
+        if v2_token:
+            register_secret(v2_token)
         # Never let a server's echo of the key reach an error message.
-        self._secrets: tuple[str, ...] = (token,) if token else ()
+        self._secrets: tuple[str, ...] = tuple(t for t in dict.fromkeys((token, self._v2_token)) if t)
 
     async def __aenter__(self) -> LinqClient:
         return self
@@ -242,6 +288,8 @@ class LinqClient:
     # ------------------------------------------------------------------ internals
 
     def _build(self, request: ApiRequest, method: str) -> httpx.Request:
+        if request.api == "v2":
+            return self._build_v2(request, method)
         if self._fast:
             url = self._base + request.path
             if request.query:
@@ -258,6 +306,21 @@ class LinqClient:
             json=request.json,
             headers=request.headers or None,
         )
+
+    def _build_v2(self, request: ApiRequest, method: str) -> httpx.Request:
+        """A legacy V2 request: absolute path on the V2 origin, the integration-token header."""
+        url = self._v2_base + request.path
+        if request.query:
+            url += "?" + str(httpx.QueryParams(tuple(request.query)))
+        headers = self._http.headers.copy()
+        headers.pop("authorization", None)
+        headers["X-LINQ-INTEGRATION-TOKEN"] = self._v2_token
+        headers.update(request.headers)
+        if request.form:
+            body, content_type = multipart(form_fields(request.json or {}))
+            headers["Content-Type"] = content_type
+            return httpx.Request(method, url, content=body, headers=headers, extensions=self._extensions)
+        return httpx.Request(method, url, json=request.json, headers=headers, extensions=self._extensions)
 
     def _retry_delay(self, request: ApiRequest, error: LinqAPIError, attempt: int) -> float | None:
         """Seconds to wait before retrying this error response, or None to raise it now."""

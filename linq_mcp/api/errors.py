@@ -84,9 +84,11 @@ class LinqAPIError(LinqMCPError):
         doc_url: str | None = None,
         retry_after: int | None = None,
         trace_id: str | None = None,
+        api_code: str | None = None,
     ) -> None:
         self.status = status
         self.code = code
+        self.api_code = api_code  # the legacy V2 API's snake_case code (``chat_not_found``)
         self.message = message
         self.doc_url = doc_url
         self.retry_after = retry_after
@@ -371,6 +373,10 @@ def api_error_from_response(
             doc_url = error["doc_url"][:MAX_MESSAGE_CHARS]
         if retry_after is None:
             retry_after = parse_retry_after(error.get("retry_after"))
+    api_code: str | None = None
+    if isinstance(data, Mapping) and error is None:
+        api_code, v2_message = _v2_error(data)
+        message = message or v2_message
     if isinstance(data, Mapping) and trace_id is None:
         raw_trace = data.get("trace_id")
         if isinstance(raw_trace, str) and raw_trace:
@@ -390,4 +396,23 @@ def api_error_from_response(
         doc_url=doc_url,
         retry_after=retry_after,
         trace_id=trace_id,
+        api_code=scrub(api_code, secrets, limit=64) if api_code else None,
     )
+
+
+def _v2_error(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The legacy V2 API's two error formats: ``{errors:[{status, code, title, detail}]}``, and
+    (Contacts, Webhook Subscriptions) ``{status, error_code, message, errors:[str]}``."""
+    errors = data.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if isinstance(first, Mapping):
+        code = first.get("code")
+        text = first.get("detail") or first.get("title")
+        return (code if isinstance(code, str) else None), (text if isinstance(text, str) and text.strip() else None)
+    code = data.get("error_code")
+    if isinstance(code, str):
+        text = data.get("message")
+        if not (isinstance(text, str) and text.strip()):
+            text = first if isinstance(first, str) else None
+        return code, text
+    return None, None

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 __all__ = ["ApiRequest", "IdempotencyPlace", "Location", "Operation", "Param"]
 
-Location = Literal["path", "query", "body"]
+Location = Literal["path", "query", "body", "local"]  # local: checked by linq-mcp, never sent
 # Where Linq reads a send's idempotency key: inside the body's message or poll object, the
 # Idempotency-Key header, or nowhere (Linq does not de-duplicate the operation).
 IdempotencyPlace = Literal["message", "poll", "header", "none"]
@@ -33,6 +33,8 @@ class ApiRequest:
     headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Idempotency-Key": "..."}
     replay_safe: bool = False  # True when sending it twice cannot act twice
     idempotency_key: str | None = None  # the key Linq de-duplicates this request by, when it carries one
+    api: str = "v3"  # "v2": the legacy API (its own base URL and X-LINQ-INTEGRATION-TOKEN)
+    form: bool = False  # send ``json`` as multipart/form-data fields (V2 chat_messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class Operation:
     params: tuple[Param, ...]
     has_body: bool
     success_status: int
+    api: str = "v3"  # which Linq API serves it ("v2": the legacy one): auth, base URL and error format follow
+    body_format: str = "json"  # "form": the body goes as multipart/form-data (V2 chat_messages)
 
     @property
     def deduplicated(self) -> bool:
@@ -80,6 +84,8 @@ class Operation:
             if param.name not in args:
                 continue
             value = args[param.name]
+            if param.location == "local":
+                continue
             if param.location == "path":
                 path = path.replace("{" + param.api_name + "}", quote(str(value), safe=""))
             elif param.location == "query":
@@ -107,6 +113,8 @@ class Operation:
             headers=headers,
             replay_safe=placed is not None or repeat_harmless or self.method in ("GET", "PUT"),
             idempotency_key=placed,
+            api=self.api,
+            form=self.body_format == "form",
         )
 
 

@@ -56,7 +56,7 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None, dedupl
         info = explain(exc.status, exc.code)
         payload = {
             "error": "rate_limited" if exc.status == 429 else "linq_api_error",
-            "code": exc.code,
+            "code": exc.code if exc.code is not None else exc.api_code,
             "http_status": exc.status,
             "message": exc.message,
             "retry_after": exc.retry_after,

@@ -6,7 +6,7 @@ import json
 import sys
 
 from linq_mcp.config.settings import Settings
-from linq_mcp.tools.registry import load_registry
+from linq_mcp.tools.registry import in_words, load_registry
 
 
 def rows(settings: Settings) -> list[dict[str, str | bool]]:
@@ -44,6 +44,6 @@ def print_tool_table(settings: Settings, *, as_json: bool = False) -> int:
     sys.stdout.write(f"\n{enabled} of {len(table)} tools enabled with these settings (✓).\n")
     off = [t for t in load_registry().opt_in_toolsets if not any(r["enabled"] for r in table if r["toolset"] == t)]
     if off:
-        names = " and ".join(off)
+        names = in_words(off)
         sys.stdout.write(f"{names} are enabled only by name ('all' leaves them out): e.g. --toolsets all,{off[0]}.\n")
     return 0

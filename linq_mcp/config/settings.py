@@ -30,7 +30,7 @@ __all__ = ["OPTIONS", "Option", "Settings", "SettingsError", "add_arguments", "l
 DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
 # Polling faster than once a second spends the rate limit for nothing; slower than daily is not a fallback.
 POLL_INTERVAL_RANGE = (1.0, 86400.0)
-SECRET_FIELDS = frozenset({"api_key", "auth_token", "secret", "webhook_secrets", "store_url"})
+SECRET_FIELDS = frozenset({"api_key", "v2_token", "auth_token", "secret", "webhook_secrets", "store_url"})
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -53,6 +53,10 @@ class Settings:
     api_key: str | None = None
     api_key_source: str | None = None  # where the key came from (never the key itself)
     base_url: str = DEFAULT_BASE_URL
+    # the legacy V2 API (toolset v2): its own token only where it differs from the V3 key,
+    # and its own origin only where it is not the V3 base URL's
+    v2_token: str | None = None
+    v2_base_url: str | None = None
     timeout: float = 30.0
     max_retries: int = 3
     # sandbox
@@ -168,6 +172,13 @@ class Settings:
             raise ValueError("must start with https://")
         return value
 
+    @field_validator("v2_base_url")
+    @classmethod
+    def _v2_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https://")
+        return value
+
     @field_validator("store_url")
     @classmethod
     def _store_url(cls, value: str | None) -> str | None:
@@ -258,6 +269,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "base_url", "[linq] base_url", ("LINQ_API_V3_BASE_URL",), "--base-url", "Linq API base URL", DEFAULT_BASE_URL
     ),
+    Option("v2_token", "[linq] v2_token", ("LINQ_API_V2_TOKEN",)),
+    Option("v2_base_url", "[linq] v2_base_url", ("LINQ_API_V2_BASE_URL",), example="https://api.linqapp.com"),
     Option("timeout", "[linq] timeout", example="30"),
     Option("max_retries", "[linq] max_retries", example="3"),
     Option(
@@ -333,7 +346,7 @@ OPTIONS: tuple[Option, ...] = (
         "[server] toolsets",
         ("LINQ_MCP_TOOLSETS",),
         "--toolsets",
-        "comma-separated: default, all (all but payments and deprecated), messaging, groups, payments, ...",
+        "comma-separated: default, all (all but payments, deprecated, v2), messaging, groups, payments, v2, ...",
         "default,rich",
         "tools",
     ),

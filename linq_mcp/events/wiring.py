@@ -140,12 +140,38 @@ async def _clear_answered(hub: EventHub) -> None:
             await anyio.sleep(RETRY)
 
 
+def _v2_only(settings: Any) -> bool:
+    """Whether the only API tools exposed are the legacy V2 ones (``--toolsets v2`` or ``events,v2``)."""
+    from linq_mcp.tools.registry import InventoryError, load_registry
+
+    try:
+        chosen = set(load_registry().resolve_toolsets(settings.toolsets))
+    except InventoryError:
+        return False
+    return "v2" in chosen and chosen <= {"v2", "events"}
+
+
+def _receiver_follows_v2_secrets(receiver: WebhookReceiver) -> Any:
+    """A V2 subscription is signed with the secret its creator chose: the receiver accepts it too."""
+
+    async def observe(tool: str, args: dict[str, Any], result: dict[str, Any]) -> None:
+        if tool in ("v2_create_webhook_subscription", "v2_update_webhook_subscription"):
+            sub = args.get("webhook_subscription")
+            secret = sub.get("secret") if isinstance(sub, dict) else None
+            if isinstance(secret, str) and secret:
+                register_secret(secret)
+                receiver.add_secret(secret)
+
+    return observe
+
+
 def _inbox_follows_mark_chat_read(hub: EventHub) -> Any:
     """mark_chat_read tells the person we read their messages; the inbox agrees."""
 
     async def observe(tool: str, args: dict[str, Any], result: dict[str, Any]) -> None:
-        if tool == "mark_chat_read" and isinstance(args.get("chat_id"), str):
-            if await hub.store.mark_read(chat_id=args["chat_id"]):
+        chat_id = args.get("chat_id")
+        if tool in ("mark_chat_read", "v2_mark_chat_read") and isinstance(chat_id, str | int):
+            if await hub.store.mark_read(chat_id=str(chat_id)):
                 await hub.notifier.publish([INBOX_URI])
 
     return observe
@@ -176,14 +202,18 @@ async def wire(base: Base, shared: Store, db_path: Path, policy: Policy | None) 
     events = EventsLayer(
         hub=hub,
         layer=Layer("events", event_tools(hub), http_routes=tuple(receiver.routes())),
-        observers=(_inbox_follows_mark_chat_read(hub),),
+        observers=(_inbox_follows_mark_chat_read(hub), _receiver_follows_v2_secrets(receiver)),
     )
     sandbox = base.sandbox
     try:
         async with anyio.create_task_group() as tg:
             await tg.start(hub.notifier.follow, store)
             tg.start_soon(_clear_answered, hub)
-            if sandbox is not None:
+            if sandbox is not None and _v2_only(settings):
+                # A V2-only user subscribes themselves (v2_create_webhook_subscription, with their
+                # secret): a V3 subscription of ours would deliver the same events with V3 ids first.
+                sandbox.webhook_transport = httpx.ASGITransport(app=Starlette(routes=receiver.routes()))
+            elif sandbox is not None:
                 try:
                     sub_id, secret = await _sandbox_subscription(base.client)
                 except LinqMCPError as exc:  # e.g. injected faults: serve anyway, without events

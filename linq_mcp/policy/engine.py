@@ -22,7 +22,14 @@ from linq_mcp.policy.declines import DECLINE_TTL_SECONDS, call_key
 from linq_mcp.policy.handles import first_match, normalize_handle
 from linq_mcp.policy.lockdown import visible_text
 from linq_mcp.policy.previews import confirmation_prompt, preview
-from linq_mcp.policy.reach import GATED_EFFECTS, ToolReach, direct_handles, participant_handles, tool_reach
+from linq_mcp.policy.reach import (
+    GATED_EFFECTS,
+    ToolReach,
+    argument_at,
+    direct_handles,
+    participant_handles,
+    tool_reach,
+)
 from linq_mcp.policy.store import PolicyStore
 from linq_mcp.store.base import PolicyState, PolicyTx
 
@@ -298,11 +305,18 @@ class Policy:
         reach = tool_reach(tool)
         out: dict[str, Any] = {}
         for name in reach.direct if reach is not None else ():
-            value = args.get(name)
+            value = argument_at(args, name)
             if isinstance(value, list | tuple):
-                out[name] = [self._canonical(v) for v in value]
+                canonical: Any = [self._canonical(v) for v in value]
             elif value is not None:
-                out[name] = self._canonical(value)
+                canonical = self._canonical(value)
+            else:
+                continue
+            head, _, rest = name.partition(".")
+            if rest:  # a nested argument (V2's chat.phone_numbers): its object with the value replaced
+                out[head] = {**(out.get(head) or args.get(head) or {}), rest: canonical}
+            else:
+                out[name] = canonical
         return out
 
     def _canonical(self, value: Any) -> Any:

@@ -30,7 +30,15 @@ from linq_mcp.policy.lockdown import redact_inbound, visible_text
 if TYPE_CHECKING:
     from linq_mcp.policy import Policy
 
-__all__ = ["STRUCTURE_KEYS", "declared_author", "fence_record", "fence_result", "is_structure_key"]
+__all__ = [
+    "STRUCTURE_KEYS",
+    "declared_author",
+    "fence_record",
+    "fence_result",
+    "fence_v2_result",
+    "is_structure_key",
+    "is_v2_message",
+]
 
 # Keys whose values are structure (set by Linq, not written by a person) when token-like.
 STRUCTURE_KEYS = frozenset(
@@ -129,6 +137,37 @@ def fence_record(record: Mapping[str, Any], *, ours: bool, sender: str | None, p
 def fence_result(value: Any, policy: Policy | None) -> Any:
     """A whole API result: every record in it that names another author is fenced, at any depth."""
     return _walk_item(value, policy)
+
+
+def is_v2_message(record: Mapping[str, Any]) -> bool:
+    """A legacy V2 ``ChatMessage``: it names its sender (``sent_from``) but not whether that is us."""
+    return isinstance(record.get("sent_from"), str) and "text" in record
+
+
+def fence_v2_result(value: Any, our_lines: frozenset[str] | None, policy: Policy | None) -> Any:
+    """A V2 API result: a message is ours only when ``sent_from`` is one of ``our_lines``
+    (unknown lines: nobody's is taken as ours); a group chat's name is its participants'."""
+    if isinstance(value, list):
+        return [fence_v2_result(item, our_lines, policy) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    if is_v2_message(value):
+        sender = str(value["sent_from"])
+        if our_lines is not None and sender in our_lines:
+            return {key: fence_v2_result(item, our_lines, policy) for key, item in value.items()}
+        fenced = fence_record(value, ours=False, sender=sender, policy=policy)
+        inside = fenced.get("untrusted_content", {}).get("untrusted_data")
+        if isinstance(inside, dict) and isinstance(inside.get("text"), str):  # V2's one text, as V3's parts read
+            fenced["untrusted_content"] = {"untrusted_text": inside.pop("text"), **fenced["untrusted_content"]}
+            if not inside:
+                del fenced["untrusted_content"]["untrusted_data"]
+        return fenced
+    if value.get("group") is True and isinstance(value.get("chat_handles"), list):
+        who = f"a participant of group chat {value.get('id')}"
+        return fence_record(value, ours=False, sender=who, policy=None)
+    if declared_author(value) is not None:  # e.g. someone's reaction: V3's rule
+        return _walk_item(value, policy)
+    return {key: fence_v2_result(item, our_lines, policy) for key, item in value.items()}
 
 
 def _fence_declared(record: Mapping[str, Any], policy: Policy | None) -> dict[str, Any] | None:

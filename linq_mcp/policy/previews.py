@@ -60,6 +60,10 @@ def summary_lines(tool: str, args: Mapping[str, Any]) -> list[str]:
 
 def _message_lines(message: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
+    if isinstance(message.get("text"), str):  # V2: {text, attachment_urls}
+        lines.append(f"text: {_quote(message['text'])}")
+    for url in message.get("attachment_urls") or ():
+        lines.append(f"media: {url}")
     for part in message.get("parts") or ():
         if not isinstance(part, Mapping):
             continue
@@ -103,7 +107,7 @@ def preview(tool: str, args: Mapping[str, Any], reached_handles: Sequence[str]) 
     }
     if reach and reach.sends:
         out["service"] = service_of(args)
-    for key in ("chat_id", "message_id"):
+    for key in ("chat_id", "message_id", "chat_message_id"):
         if key in args:
             out[key] = args[key]
     out["content"] = summary_lines(tool, args)

@@ -17,6 +17,7 @@ from linq_mcp.tools.tooldef import ToolReach
 
 __all__ = [
     "GATED_EFFECTS",
+    "argument_at",
     "CallReach",
     "ToolReach",
     "call_reach",
@@ -33,11 +34,21 @@ def tool_reach(tool: str) -> ToolReach | None:
     return load_registry().reach(tool)
 
 
+def argument_at(args: Mapping[str, Any], name: str) -> Any:
+    """``args[name]``, where a dotted name reaches into an object (``chat.phone_numbers``)."""
+    value: Any = args
+    for part in name.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
 def direct_handles(reach: ToolReach, args: Mapping[str, Any]) -> list[Any]:
     """The raw handle values named in the arguments, in order (not yet normalised)."""
     out: list[Any] = []
     for name in reach.direct:
-        value = args.get(name)
+        value = argument_at(args, name)
         if value is None:
             continue
         if isinstance(value, list | tuple):
@@ -84,10 +95,19 @@ def call_reach(tool: str, effect: str, args: Mapping[str, Any]) -> CallReach:
     if reach is None:
         return CallReach(gated=effect in GATED_EFFECTS)
     chat_id = args.get("chat_id") if reach.via_chat else None
-    message_id = args.get("message_id") if reach.via_message else None
+    message_id = args.get(reach.message_arg) if reach.via_message else None
     return CallReach(
         handles=tuple(direct_handles(reach, args)),
-        chat_id=chat_id if isinstance(chat_id, str) else None,
-        message_id=message_id if isinstance(message_id, str) else None,
+        chat_id=_id_text(chat_id),
+        message_id=_id_text(message_id),
         gated=True,
     )
+
+
+def _id_text(value: Any) -> str | None:
+    """An id as text: V3's are strings, V2's integers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int) else None

@@ -358,6 +358,36 @@ async def line_status(ctx: Ctx) -> Reply:
     return Reply(200, {"line": dict(line)})
 
 
+@router.post("/_sandbox/calls", "_admin_call")
+async def call(ctx: Ctx) -> Reply:
+    """A person called one of our lines and the call ended: ``{from, to, duration?}`` (seconds).
+
+    Only the legacy V2 API reports calls (``call.completed``); V3's ``call.*`` are not simulated.
+    """
+    from . import v2
+
+    world = ctx.world
+    body = ctx.body()
+    caller = messaging.require_phone("from", body.get("from"))
+    line = messaging.line_for(world, messaging.require_phone("to", body.get("to")), "to")
+    duration = body.get("duration", 30)
+    if not isinstance(duration, int) or isinstance(duration, bool) or duration < 0:
+        raise invalid("duration", "must be a whole number of seconds, 0 or more")
+    ended = world.now()
+    data = {
+        "id": v2.new_v2_id(world, "call"),
+        "from": caller,
+        "to": line["phone_number"],
+        "direction": "inbound",
+        "status": "completed" if duration else "missed",
+        "duration": duration,
+        "started_at": world.iso(ended - duration),
+        "ended_at": world.iso(ended),
+    }
+    event = await world.emit("call.completed", data, trace_id=ctx.trace_id, phone_number=line["phone_number"])
+    return Reply(200, {"event": event_view(event)})
+
+
 @router.post("/_sandbox/opt-out", "_admin_opt_out")
 async def opt_out(ctx: Ctx) -> Reply:
     """A person opts out by texting a keyword: ``{handle, to?: your line, keyword?: "STOP"}``."""

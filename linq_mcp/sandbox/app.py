@@ -31,6 +31,7 @@ from .state import CURRENT_PARTNER, World
 log = logging.getLogger("linq_mcp.sandbox")
 
 API_PREFIX = "/api/partner"
+V2_PREFIX = "/v2/"  # under API_PREFIX: the legacy V2 API (sandbox/routes/v2.py)
 ADMIN_PREFIX = "/_sandbox"
 
 
@@ -137,7 +138,7 @@ class Sandbox:
                 raise LinqError(404, 2001, f"Not found: {path}")
             compiled, params = self._match(table, method, rel)
             if not compiled.public:
-                self._authenticate(headers)
+                self._authenticate(headers, v2=rel.startswith(V2_PREFIX))
             query = parse_qs(query_string, keep_blank_values=True)
             ctx = Ctx(
                 world=world,
@@ -168,6 +169,11 @@ class Sandbox:
             error_headers = {"X-Trace-ID": trace_id, "Content-Type": JSON}
             if exc.retry_after is not None:
                 error_headers["Retry-After"] = str(exc.retry_after)
+            rel_path = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
+            if rel_path.startswith(V2_PREFIX):  # the legacy API answers in its own formats
+                from .v2 import error_body
+
+                return exc.status, error_headers, json.dumps(error_body(exc, rel_path)).encode()
             return exc.status, error_headers, json.dumps(exc.envelope(trace_id)).encode()
         except DroppedConnection:
             raise
@@ -200,11 +206,17 @@ class Sandbox:
             self._index[key] = index
         return index.get(segments, [])
 
-    def _authenticate(self, headers: Mapping[str, str]) -> None:
-        header = headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise LinqError(401, 2004, "Unauthorized: missing Bearer token in the Authorization header")
+    def _authenticate(self, headers: Mapping[str, str], *, v2: bool = False) -> None:
+        """V3: ``Authorization: Bearer``; V2: ``X-LINQ-INTEGRATION-TOKEN`` (the same token values)."""
+        if v2:
+            token = headers.get("x-linq-integration-token", "")
+            if not token.strip():
+                raise LinqError(401, 2004, "Unauthorized: missing X-LINQ-INTEGRATION-TOKEN header")
+        else:
+            header = headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise LinqError(401, 2004, "Unauthorized: missing Bearer token in the Authorization header")
         config = self.world.config
         if token.strip() in config.api_keys:
             CURRENT_PARTNER.set(config.partner_id)

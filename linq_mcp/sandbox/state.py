@@ -76,6 +76,13 @@ class World:
     armed_failures: list[dict[str, Any]] = field(default_factory=list)
     # The simulated web (sandbox/web.py): url -> {size_bytes?, content_type?, reachable?}.
     web: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The legacy V2 API (sandbox/v2.py): integer ids for world records ("chat:<uuid>" -> 101 and
+    # back), the next id per kind, and the records only V2 has (keyed by str(id)).
+    v2_ids: dict[str, int] = field(default_factory=dict)
+    v2_refs: dict[str, str] = field(default_factory=dict)
+    v2_next: dict[str, int] = field(default_factory=dict)
+    v2_contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    v2_subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.config.seed)

@@ -209,6 +209,20 @@ class _Job:
     subscription_id: str
     event: Event
     attempts: int = 0
+    v2: tuple[str, dict[str, Any]] | None = None  # a V2 subscription's (event_type, data)
+
+
+def v2_jobs(world: World, event: Event) -> list[_Job]:
+    """One job per active V2 subscription (sandbox/v2.py) that wants this event's V2 form."""
+    from . import v2
+
+    subs = [s for s in world.v2_subscriptions.values() if s.get("active")]
+    if not subs:
+        return []
+    shaped = v2.event_for(world, event)
+    if shaped is None:
+        return []
+    return [_Job(str(s["id"]), event, v2=shaped) for s in subs if shaped[0] in s.get("events", [])]
 
 
 def _chat_id(data: dict[str, Any]) -> str | None:
@@ -235,6 +249,7 @@ class WebhookDispatcher:
 
     def _fan_out(self, event: Event) -> Awaitable[None] | None:
         jobs = [_Job(sub_id, event) for sub_id, sub in self.world.subscriptions.items() if matches(sub, event)]
+        jobs += v2_jobs(self.world, event)
         inline = [aw for aw in (self._launch(job) for job in jobs) if aw is not None]
         if not inline:
             return None
@@ -267,7 +282,52 @@ class WebhookDispatcher:
             if self._inflight == 0:
                 self._idle.set()
 
+    async def _post_v2(self, job: _Job) -> None:
+        """A V2 delivery: V2's envelope, ``sha256=`` signature only when the subscription has a secret."""
+        from . import v2
+
+        world = self.world
+        sub = world.v2_subscriptions.get(job.subscription_id)
+        if sub is None or not sub.get("active") or job.v2 is None:
+            self._record(job, None, None, None, "canceled", "subscription deleted or paused")
+            return
+        job.attempts += 1
+        sub["delivery_attempts"] = int(sub.get("delivery_attempts", 0)) + 1
+        event_type, data = job.v2
+        body = json.dumps(v2.envelope(job.event, event_type, data), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "Linq-Webhooks/sandbox"}
+        if sub.get("_secret"):
+            headers["X-Webhook-Signature"] = v2.sign(sub["_secret"], body)
+        target = {"target_url": sub["webhook_url"]}
+        status, error, _ = await self._send(sub["webhook_url"], body, headers)
+        if status is not None and 200 <= status < 300:
+            sub["last_delivered_at"] = world.iso()
+        self._settle(job, target, "v2", status, error)
+
+    async def _send(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int | None, str | None, httpx.Response | None]:
+        """One POST: (status, error, response); never raises for the receiver's failures."""
+        timeout = self.world.config.webhooks.timeout
+        try:
+            with anyio.fail_after(timeout):
+                async with httpx.AsyncClient(
+                    transport=self.sandbox.webhook_transport, timeout=timeout, trust_env=False
+                ) as client:
+                    response = await client.post(url, content=body, headers=headers)
+            return response.status_code, None, response
+        except (TimeoutError, httpx.TimeoutException):
+            return None, f"timeout after {timeout:g} s", None
+        except httpx.HTTPError as exc:
+            return None, f"connection error: {type(exc).__name__}: {exc}", None
+        except Exception as exc:  # a broken in-process receiver is a failed delivery, not a crash
+            log.warning("webhook receiver raised %r", exc)
+            return None, f"receiver error: {type(exc).__name__}: {exc}", None
+
     async def _post(self, job: _Job) -> None:
+        if job.v2 is not None:
+            await self._post_v2(job)
+            return
         world = self.world
         sub = world.subscriptions.get(job.subscription_id)
         event = job.event
@@ -297,26 +357,17 @@ class WebhookDispatcher:
             token = sub.setdefault("_routing_tokens", {}).get(chat_id)
             if token:
                 headers[key_header] = token
-        timeout = world.config.webhooks.timeout
-        status: int | None = None
-        error: str | None = None
-        try:
-            with anyio.fail_after(timeout):
-                async with httpx.AsyncClient(
-                    transport=self.sandbox.webhook_transport, timeout=timeout, trust_env=False
-                ) as client:
-                    response = await client.post(sub["target_url"], content=body, headers=headers)
-            status = response.status_code
-            if 200 <= status < 300 and key_header and chat_id and response.headers.get(key_header):
+        status, error, response = await self._send(sub["target_url"], body, headers)
+        if status is not None and 200 <= status < 300 and key_header and chat_id and response is not None:
+            if response.headers.get(key_header):
                 sub.setdefault("_routing_tokens", {})[chat_id] = response.headers[key_header]
-        except (TimeoutError, httpx.TimeoutException):
-            error = f"timeout after {timeout:g} s"
-        except httpx.HTTPError as exc:
-            error = f"connection error: {type(exc).__name__}: {exc}"
-        except Exception as exc:  # a broken in-process receiver is a failed delivery, not a crash
-            log.warning("webhook receiver raised %r", exc)
-            error = f"receiver error: {type(exc).__name__}: {exc}"
+        self._settle(job, sub, version, status, error)
 
+    def _settle(
+        self, job: _Job, sub: dict[str, Any], version: str | None, status: int | None, error: str | None
+    ) -> None:
+        """Record the attempt; schedule a retry for 5xx, 429 and transport failures."""
+        world = self.world
         if status is not None and 200 <= status < 300:
             self._record(job, sub, version, status, "delivered", None)
             world.count("webhook.delivered")

@@ -193,7 +193,13 @@ async def open_base(settings: Settings, *, sandbox: Sandbox | None = None) -> As
     else:
         require_api_key(settings)
         http = make_http_client(settings.base_url, settings.api_key or "")
-    client = LinqClient(http, max_retries=settings.max_retries)
+    live = sandbox is None  # the sandbox answers V2 on its own origin, with its own key
+    client = LinqClient(
+        http,
+        max_retries=settings.max_retries,
+        v2_base_url=settings.v2_base_url if live else None,
+        v2_token=settings.v2_token if live else None,
+    )
     try:
         async with contextlib.AsyncExitStack() as stack:
             tg = await stack.enter_async_context(anyio.create_task_group())

@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
@@ -29,6 +29,8 @@ from linq_mcp.tools.dialect import portable
 from linq_mcp.tools.tooldef import Effect, ToolDef, ToolReach, Toolset
 
 SPEC_RESOURCE = "linq-v3.openapi.json"
+# Every API description the catalog is compiled from: V3, and the legacy V2 (toolset ``v2``).
+SPEC_RESOURCES: tuple[str, ...] = (SPEC_RESOURCE, "linq-v2.openapi.json")
 FACTS_RESOURCE = "tools.toml"  # what linq-mcp adds about each tool and toolset
 COMPILED_RESOURCE = "catalog.json"  # the compiled catalog, rebuilt by tools/build_catalog.py
 
@@ -120,10 +122,15 @@ class Catalog:
 # loading
 
 
-def load_spec() -> dict[str, Any]:
-    text = resources.files("linq_mcp.spec").joinpath(SPEC_RESOURCE).read_text(encoding="utf-8")
+def load_spec(resource: str = SPEC_RESOURCE) -> dict[str, Any]:
+    text = resources.files("linq_mcp.spec").joinpath(resource).read_text(encoding="utf-8")
     spec: dict[str, Any] = json.loads(text)
     return spec
+
+
+def load_specs() -> list[dict[str, Any]]:
+    """Every shipped API description, in ``SPEC_RESOURCES`` order."""
+    return [load_spec(name) for name in SPEC_RESOURCES]
 
 
 def load_facts() -> dict[str, Any]:
@@ -135,9 +142,12 @@ def _resource(name: str) -> bytes:
     return resources.files("linq_mcp.spec").joinpath(name).read_bytes()
 
 
-def sources_digest(spec_bytes: bytes, facts_bytes: bytes) -> str:
-    """What a compiled catalog was built from: the spec and the facts file."""
-    return hashlib.sha256(hashlib.sha256(spec_bytes).digest() + hashlib.sha256(facts_bytes).digest()).hexdigest()
+def sources_digest(spec_bytes: Sequence[bytes], facts_bytes: bytes) -> str:
+    """What a compiled catalog was built from: every spec (in ``SPEC_RESOURCES`` order) and the facts file."""
+    digest = hashlib.sha256()
+    for chunk in [*spec_bytes, facts_bytes]:
+        digest.update(hashlib.sha256(chunk).digest())
+    return digest.hexdigest()
 
 
 @functools.cache
@@ -147,7 +157,7 @@ def load_catalog() -> Catalog:
     Start-up reads the precompiled ``catalog.json`` when it was built from these exact
     sources (same digest); otherwise it compiles them, which is correct but slower.
     """
-    spec_bytes, facts_bytes = _resource(SPEC_RESOURCE), _resource(FACTS_RESOURCE)
+    spec_bytes, facts_bytes = [_resource(name) for name in SPEC_RESOURCES], _resource(FACTS_RESOURCE)
     digest = sources_digest(spec_bytes, facts_bytes)
     try:
         compiled = json.loads(_resource(COMPILED_RESOURCE))
@@ -155,7 +165,7 @@ def load_catalog() -> Catalog:
             return catalog_from_json(compiled)
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         pass
-    return compile_catalog(json.loads(spec_bytes), tomllib.loads(facts_bytes.decode("utf-8")))
+    return compile_catalog([json.loads(chunk) for chunk in spec_bytes], tomllib.loads(facts_bytes.decode("utf-8")))
 
 
 def catalog_to_json(catalog: Catalog, sources_sha256: str) -> dict[str, Any]:
@@ -184,24 +194,32 @@ def catalog_from_json(data: Mapping[str, Any]) -> Catalog:
 _HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def compile_catalog(spec: Mapping[str, Any], facts: Mapping[str, Any] | None = None) -> Catalog:
+def compile_catalog(
+    specs: Mapping[str, Any] | Sequence[Mapping[str, Any]], facts: Mapping[str, Any] | None = None
+) -> Catalog:
+    """Compile one API description, or several (V3 and the legacy V2), with the facts file.
+
+    Tool names must be unique across every description; each description's ``x-linq-api``
+    (default ``v3``) says which API serves its tools."""
     facts = load_facts() if facts is None else facts
     toolsets = tuple(Toolset(name, **fields) for name, fields in facts.get("toolsets", {}).items())
     tool_facts: Mapping[str, Any] = facts.get("tools", {})
-    components = spec.get("components", {}).get("schemas", {})
     tools: list[ToolDef] = []
     seen: set[str] = set()
-    for path, item in spec.get("paths", {}).items():
-        shared_params = item.get("parameters", [])
-        for method in _HTTP_METHODS:
-            raw = item.get(method)
-            if raw is None:
-                continue
-            tool = _compile_operation(path, method.upper(), raw, shared_params, spec, components, tool_facts)
-            if tool.name in seen:
-                raise CatalogError(f"duplicate operationId {tool.name}")
-            seen.add(tool.name)
-            tools.append(tool)
+    for spec in [specs] if isinstance(specs, Mapping) else specs:
+        api = str(spec.get("x-linq-api", "v3"))
+        components = spec.get("components", {}).get("schemas", {})
+        for path, item in spec.get("paths", {}).items():
+            shared_params = item.get("parameters", [])
+            for method in _HTTP_METHODS:
+                raw = item.get(method)
+                if raw is None:
+                    continue
+                tool = _compile_operation(path, method.upper(), raw, shared_params, spec, components, tool_facts, api)
+                if tool.name in seen:
+                    raise CatalogError(f"duplicate operationId {tool.name}")
+                seen.add(tool.name)
+                tools.append(tool)
     unknown = sorted(set(tool_facts) - seen)
     if unknown:
         raise CatalogError(f"{FACTS_RESOURCE} describes tools the spec does not have: {', '.join(unknown)}")
@@ -221,6 +239,7 @@ def _compile_operation(
     spec: Mapping[str, Any],
     components: Mapping[str, Any],
     tool_facts: Mapping[str, Any],
+    api: str = "v3",
 ) -> ToolDef:
     tool = raw.get("operationId")
     if not tool:
@@ -247,6 +266,8 @@ def _compile_operation(
         location = p.get("in")
         if location not in ("path", "query"):
             continue  # headers (Idempotency-Key) are ours to manage
+        if p.get("x-linq-local"):
+            location = "local"  # an argument linq-mcp uses itself (V2: the chat a reaction is in)
         name = p["name"]
         schema = _deref(p.get("schema", {}), spec) if "$ref" in p.get("schema", {}) else p.get("schema", {})
         prop = _clean(schema, top=True)
@@ -260,14 +281,19 @@ def _compile_operation(
         is_required = bool(p.get("required")) or location == "path"
         if is_required:
             required.append(name)
-        params.append(Param(name, name, location, is_required, repeated=schema.get("type") == "array"))
+        wire_name = p.get("x-linq-wire-name", name)  # V2: a query array Rails reads as name[]
+        params.append(Param(name, wire_name, location, is_required, repeated=schema.get("type") == "array"))
 
     has_body = False
+    body_format = "json"
     body_rules: list[Any] = []
     body = raw.get("requestBody")
     if body is not None:
         body = _deref(body, spec)
         content = body.get("content", {}).get("application/json")
+        if content is None and "multipart/form-data" in body.get("content", {}):
+            content = body["content"]["multipart/form-data"]
+            body_format = "form"
         if content is not None:
             has_body = True
             body_schema = _resolve_top(content.get("schema", {}), components)
@@ -338,6 +364,8 @@ def _compile_operation(
             params=tuple(params),
             has_body=has_body,
             success_status=success_status,
+            api=api,
+            body_format=body_format,
         ),
     )
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from linq_mcp.api.errors import LinqMCPError
 from linq_mcp.policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
-from linq_mcp.policy.fence import fence_record, fence_result
+from linq_mcp.policy.fence import fence_record, fence_result, fence_v2_result, is_v2_message
 from linq_mcp.tools.asking import (
     CONFIRM_SCHEMA,
     answer_from,
@@ -36,6 +36,7 @@ from linq_mcp.tools.asking import (
 )
 from linq_mcp.tools.call import Call, Proceed, Read, Stop
 from linq_mcp.tools.results import ToolResult, error_result
+from linq_mcp.tools.tooldef import ToolDef
 
 log = logging.getLogger("linq_mcp.tools.guard")
 
@@ -72,6 +73,7 @@ class SafetyGuard:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self._v2_lines: frozenset[str] | None = None  # our V2 lines, read once when first needed
 
     async def decide(self, call: Call, read: Read) -> Proceed | Stop:
         outcome = await self._decide(call, read)
@@ -83,7 +85,10 @@ class SafetyGuard:
         if not reach.gated:
             return Proceed(call.args)
         try:
-            participants = await _participants(read, reach.chat_id, reach.message_id)
+            if _api_of(call.tool) == "v2":
+                participants = await _v2_participants(read, reach.chat_id, reach.message_id)
+            else:
+                participants = await _participants(read, reach.chat_id, reach.message_id)
         except LinqMCPError as exc:
             return error_result(exc)
         mode = ask_mode(context)
@@ -156,10 +161,26 @@ class SafetyGuard:
         )
 
     # inbound content ----------------------------------------------------------------
-    def inbound(self, tool: str, result: dict[str, Any]) -> dict[str, Any]:
+    async def inbound(self, tool: ToolDef, result: dict[str, Any], read: Read) -> dict[str, Any]:
         """Fence every record in a result that someone else wrote; withhold strangers' under lockdown."""
+        if _api_of(tool) == "v2":
+            lines = await self._our_v2_lines(read) if _has_v2_message(result) else None
+            return dict(fence_v2_result(result, lines, self.policy))
         fenced = fence_result(result, self.policy)
         return dict(fenced) if isinstance(fenced, Mapping) else result
+
+    async def _our_v2_lines(self, read: Read) -> frozenset[str] | None:
+        """Our lines, to tell our V2 messages from theirs; None (all fenced) when they cannot be read."""
+        if self._v2_lines is None:
+            try:
+                listed = await read("v2_list_phone_numbers", {})
+            except LinqMCPError:
+                return None
+            numbers = listed.get("phone_numbers") if isinstance(listed, Mapping) else None
+            self._v2_lines = frozenset(
+                str(n["phone_number"]) for n in numbers or [] if isinstance(n, Mapping) and n.get("phone_number")
+            )
+        return self._v2_lines
 
 
 async def _participants(read: Read, chat_id: str | None, message_id: str | None) -> list[Any] | None:
@@ -172,6 +193,31 @@ async def _participants(read: Read, chat_id: str | None, message_id: str | None)
     chat = await read("get_chat", {"chat_id": chat_id})
     handles = chat.get("handles") if isinstance(chat, Mapping) else None
     return list(handles or [])
+
+
+async def _v2_participants(read: Read, chat_id: str | None, message_id: str | None) -> list[Any] | None:
+    """V2 names a reaction's message without its chat: the caller names the chat, and the
+    message must be in it (a 404 here refuses the call), so nobody outside it is reached."""
+    if chat_id is None:
+        return None
+    if message_id is not None:
+        await read("v2_get_chat_message", {"chat_id": chat_id, "id": message_id})
+    chat = await read("v2_get_chat", {"chat_id": chat_id})
+    data = chat.get("data") if isinstance(chat, Mapping) else None
+    handles = data.get("chat_handles") if isinstance(data, Mapping) else None
+    return [h.get("phone_number") for h in handles or [] if isinstance(h, Mapping)]
+
+
+def _api_of(tool: ToolDef) -> str:
+    return tool.operation.api if tool.operation is not None else "v3"
+
+
+def _has_v2_message(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_has_v2_message(item) for item in value)
+    if isinstance(value, Mapping):
+        return is_v2_message(value) or any(_has_v2_message(item) for item in value.values())
+    return False
 
 
 def sender_of(message: Mapping[str, Any]) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ from linq_mcp.tools.call import Call, Gate, Observer, Proceed, Settlement, Stop
 from linq_mcp.tools.dialect import NO_ARGUMENTS
 from linq_mcp.tools.ledger import KeyReused, SendLedger, fingerprint
 from linq_mcp.tools.registry import Registry
-from linq_mcp.tools.results import ToolResult, error_result, stopped_result, success_result
+from linq_mcp.tools.results import ToolResult, error_result, stopped_result, structured_of, success_result
 from linq_mcp.tools.tooldef import ToolDef
 from linq_mcp.tools.validation import ArgumentValidator, maps_from_pairs, without_nulls
 
@@ -154,12 +154,10 @@ class Pipeline:
         assert op is not None and op.method == "GET", f"{tool} is not a read"
         return (await self.client.send(op.request(args))).body
 
-    def _inbound(self, call: Call) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
-        """The gate's fence over what others wrote in this call's result."""
-        gate = self.gate
-        if gate is None:
-            return None
-        return lambda structured: gate.inbound(call.tool.name, structured)
+    async def _inbound(self, call: Call, body: Any) -> dict[str, Any]:
+        """The answer, with the gate's fence over what others wrote in it."""
+        structured = structured_of(body)
+        return structured if self.gate is None else await self.gate.inbound(call.tool, structured, self.read)
 
     # ---- the ledger ---------------------------------------------------------------------
 
@@ -205,7 +203,7 @@ class Pipeline:
             await _settle(verdict.settlement, sent=False)
             raise
         try:
-            result = success_result(response.body, key=key, inbound=self._inbound(call))
+            result = success_result(await self._inbound(call, response.body), key=key)
             if key is not None:
                 try:  # it went out: a ledger that cannot write now must not turn the send into an error
                     await self.ledger.record(key, fp, "done", result.structured)

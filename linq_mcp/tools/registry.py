@@ -16,7 +16,7 @@ called. Filters apply in a fixed, documented order:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from linq_mcp.tools.tooldef import ToolDef, ToolReach, Toolset
 if TYPE_CHECKING:
     from linq_mcp.config.settings import Settings
 
-__all__ = ["InventoryError", "Registry", "ToolDef", "ToolReach", "Toolset", "load_registry"]
+__all__ = ["InventoryError", "Registry", "ToolDef", "ToolReach", "Toolset", "in_words", "load_registry"]
 
 
 class InventoryError(ValueError):
@@ -109,7 +109,7 @@ class Registry:
             else:
                 raise InventoryError(
                     f"unknown toolset {raw!r}; choose from: default, all (every toolset but "
-                    f"{' and '.join(self.opt_in_toolsets)}), {', '.join(self.toolset_names)}"
+                    f"{in_words(self.opt_in_toolsets)}), {', '.join(self.toolset_names)}"
                 )
             out.extend(t for t in chosen if t not in out)
         return out
@@ -148,6 +148,11 @@ class Registry:
             read_only=settings.read_only,
             allow_payment_credentials=settings.allow_payment_credentials,
         )
+
+
+def in_words(names: Sequence[str]) -> str:
+    """``payments, deprecated and v2``."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
 def local_tool(spec: Mapping[str, Any]) -> ToolDef:

@@ -9,13 +9,12 @@ about MCP wire types; ``server/handlers.py`` wraps the result.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from linq_mcp.api.tool_errors import render_tool_error, tool_error
 
-__all__ = ["ToolResult", "error_result", "stopped_result", "success_result"]
+__all__ = ["ToolResult", "error_result", "stopped_result", "structured_of", "success_result"]
 
 
 @dataclass
@@ -33,16 +32,17 @@ class ToolResult:
         return json.dumps(self.structured, ensure_ascii=False, separators=(",", ":"))
 
 
-def success_result(
-    body: Any, *, key: str | None = None, inbound: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-) -> ToolResult:
-    """What a 2xx answer returns: its object, what others wrote in it passed through ``inbound``
-    (the safety layer's fence), with the key the call carried."""
-    structured: dict[str, Any] = dict(body) if isinstance(body, dict) else {"status": "ok"}
+def structured_of(body: Any) -> dict[str, Any]:
+    """A 2xx answer as an object: a list is wrapped as ``items``, an empty answer is ``{"status": "ok"}``."""
     if isinstance(body, list):
-        structured = {"items": body}
-    if inbound is not None:
-        structured = inbound(structured)
+        return {"items": body}
+    return dict(body) if isinstance(body, dict) else {"status": "ok"}
+
+
+def success_result(body: Any, *, key: str | None = None) -> ToolResult:
+    """What a 2xx answer returns (already through the safety layer's fence): its object, with the
+    key the call carried."""
+    structured = structured_of(body)
     if key is not None:
         structured["idempotency_key"] = key
     return ToolResult(structured)

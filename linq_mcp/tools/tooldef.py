@@ -23,7 +23,9 @@ Effect = Literal["read", "create", "mutate", "visible", "send", "destructive", "
 class ToolReach:
     """How one tool reaches people, and which safety rules follow from that."""
 
-    direct: tuple[str, ...] = ()  # argument names holding a handle or a list of handles
+    # argument names holding a handle or a list of handles; a dotted name reaches into an
+    # object argument (V2's ``chat.phone_numbers``)
+    direct: tuple[str, ...] = ()
     via_chat: bool = False  # acts in args["chat_id"]: its participants see it
     via_message: bool = False  # acts on args["message_id"]: its chat's participants see it
     sends: bool = False  # delivers a message or prompt: counts toward the send caps
@@ -31,6 +33,7 @@ class ToolReach:
     new_group: bool = False  # the direct handles become one chat: max_group_size applies
     joins_group: bool = False  # adds the direct handles to the chat: participants + new ≤ max_group_size
     action: str | None = None  # what it does, as a preview and a confirmation question say it
+    message_arg: str = "message_id"  # the argument naming the message (V2: chat_message_id)
 
     @property
     def needs_participants(self) -> bool:

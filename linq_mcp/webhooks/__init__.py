@@ -6,10 +6,11 @@ Verification (``verify.py``)
     ``verify(body, headers, secrets, *, now=None, tolerance=300) -> VerifiedDelivery``
     ``WebhookVerifier(secrets)`` - the same, bound to secrets; ``WebhookVerificationError.reason``
     is one of ``missing_headers``, ``bad_signature``, ``stale_timestamp``, ``no_secret``.
-    ``sign_standard`` / ``sign_legacy`` - produce Linq-style signatures (tests, tools, sandbox).
+    ``sign_standard`` / ``sign_legacy`` / ``sign_v2`` - produce Linq-style signatures (tests, tools,
+    sandbox); V2 deliveries (``sha256=`` over the raw body, no timestamp) verify with the same call.
 
 Events (``events.py``)
-    ``normalise(payload) -> Event`` for 2025-01-01 and 2026-02-03 payloads (unknown types kept
+    ``normalise(payload) -> Event`` for 2025-01-01, 2026-02-03 and V2 payloads (unknown types kept
     with the generic fields). ``Event`` is frozen; ``Event.to_dict()`` is JSON-ready.
 
 Store (``store.py``)
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
         WebhookVerifier,
         sign_legacy,
         sign_standard,
+        sign_v2,
     )
 
 __all__ = [
@@ -90,6 +92,7 @@ __all__ = [
     "normalise",
     "sign_legacy",
     "sign_standard",
+    "sign_v2",
 ]
 
 __getattr__ = lazy(
@@ -120,5 +123,6 @@ __getattr__ = lazy(
         "WebhookVerifier": "verify",
         "sign_legacy": "verify",
         "sign_standard": "verify",
+        "sign_v2": "verify",
     },
 )

@@ -7,6 +7,13 @@ consumer (resources, inbox, ``wait``) reads the same ``Event`` instead, built by
 assignment have no record of their own: ``facts`` reads their key facts from ``raw`` when
 they are shown. Unknown event types keep the envelope fields and the untouched ``raw``
 payload, so nothing Linq adds later is lost.
+
+The legacy V2 API's deliveries (``api_version: "v2"``: integer ids, ``{chat, message}``
+data, one ``text``) become the same events: V2's ``reaction.sent``/``reaction.received``
+are stored as ``reaction.added``/``reaction.removed`` and ``typing_indicator.*`` as
+``chat.typing_indicator.*``, so every reader works unchanged; ``webhook_version`` is
+``"v2"`` and ``raw`` keeps the V2 payload. V2-only events (``call.completed``,
+``contact.*``) keep their names and show their facts (``facts``).
 """
 
 from __future__ import annotations
@@ -481,6 +488,112 @@ def _generic(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# --- the legacy V2 API ------------------------------------------------------------------
+
+V2_EVENT_NAMES: Mapping[str, str] = {
+    "typing_indicator.received": "chat.typing_indicator.started",
+    "typing_indicator.removed": "chat.typing_indicator.stopped",
+}
+
+
+def _v2_parts(message: Mapping[str, Any]) -> tuple[tuple[Mapping[str, Any], ...], str | None]:
+    text = _s(message.get("text"))
+    parts: list[Mapping[str, Any]] = [{"type": "text", "value": text}] if text else []
+    for item in message.get("attachments") or []:
+        if isinstance(item, Mapping):
+            media = {"type": "media", **{k: item.get(k) for k in ("url", "filename", "mime_type") if item.get(k)}}
+            parts.append(media)
+    return tuple(parts), text
+
+
+def _v2_message(data: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+    chat, message = _d(data.get("chat")), _d(data.get("message"))
+    parts, text = _v2_parts(message)
+    direction: Direction = "inbound" if event_type == "message.received" else "outbound"
+    sender = _s(message.get("sent_from"))
+    return {
+        "chat_id": _s(chat.get("id")) or _s(message.get("chat_id")),
+        "message_id": _s(message.get("id")),
+        "direction": direction,
+        "sender": sender,
+        "our_line": sender if direction == "outbound" else None,
+        "service": _s(chat.get("service")),
+        "is_group": _is_group(chat.get("group")),
+        "parts": parts,
+        "text": text,
+        "idempotency_key": _s(message.get("idempotency_key")),
+        "sent_at": _s(message.get("sent_at")),
+        "delivered_at": _s(message.get("delivered_at")),
+        "read_at": _s(message.get("read_at")),
+        "edited_at": _s(message.get("edited_at")),
+    }
+
+
+def _normalise_v2(payload: Mapping[str, Any], event_id: str, event_type: str) -> Event:
+    data = _d(payload.get("data"))
+    stored_type = V2_EVENT_NAMES.get(event_type, event_type)
+    fields: dict[str, Any]
+    if event_type in ("message.sent", "message.received", "message.read"):
+        fields = _v2_message(data, event_type)
+    elif event_type in ("reaction.sent", "reaction.received"):
+        stored_type = "reaction.removed" if data.get("operation") == "remove" else "reaction.added"
+        fields = {
+            "chat_id": _s(data.get("chat_id")),
+            "message_id": _s(data.get("chat_message_id")),
+            "direction": _direction_from_is_from_me(data.get("is_from_me")),
+            "sender": _s(data.get("from_phone")),
+            "reaction": Reaction(
+                type=_s(data.get("reaction")) or "unknown",
+                reacted_at=_s(data.get("sent_at")),
+                reaction_id=_s(data.get("id")),
+            ),
+        }
+    elif event_type.startswith("typing_indicator."):
+        fields = {"chat_id": _s(data.get("chat_id")), "sender": _s(data.get("phone_number"))}
+    elif event_type in ("participant.added", "participant.removed"):
+        fields = {
+            "chat_id": _s(data.get("chat_id")),
+            "is_group": True,
+            "participant": Participant(handle=_s(data.get("phone_number")), at=_s(payload.get("created_at"))),
+        }
+    elif event_type == "chat.created":
+        chat = _d(data.get("chat")) or data
+        fields = {
+            "chat_id": _s(chat.get("id")),
+            "service": _s(chat.get("service")),
+            "is_group": _is_group(chat.get("group")),
+        }
+    elif event_type == "call.completed":
+        call = _d(data.get("call")) or data
+        fields = {"sender": _s(call.get("from")), "our_line": _s(call.get("to")) or _s(call.get("phone_number"))}
+    else:  # contact.* and anything V2 adds later: the facts are read from raw when shown
+        fields = {"chat_id": _s(data.get("chat_id"))}
+    return Event(
+        event_id=event_id,
+        event_type=stored_type,
+        webhook_version="v2",
+        created_at=_s(payload.get("created_at")),
+        trace_id=None,
+        partner_id=None,
+        raw=payload,
+        **fields,
+    )
+
+
+def _v2_facts(event: Event) -> dict[str, Any]:
+    """What a V2-only event (``contact.*``, ``call.completed``) says, in a readable shape."""
+    data = _d(event.raw.get("data"))
+    if event.event_type.startswith("contact."):
+        contact = _d(data.get("contact")) or data
+        keys = ("id", "first_name", "last_name", "full_name", "email", "phone_number", "company", "title", "location")
+        return {"contact": {k: contact.get(k) for k in keys if contact.get(k) is not None}}
+    if event.event_type == "call.completed":
+        call = _d(data.get("call")) or data
+        keys = ("id", "from", "to", "phone_number", "direction", "status", "duration", "started_at", "ended_at")
+        return {"call": {k: call.get(k) for k in keys if call.get(k) is not None}}
+    return {}
+
+
 def normalise(payload: Mapping[str, Any]) -> Event:
     """Build the ``Event`` for a webhook envelope of either payload version.
 
@@ -491,6 +604,8 @@ def normalise(payload: Mapping[str, Any]) -> Event:
     event_id, event_type = payload.get("event_id"), payload.get("event_type")
     if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str) or not event_type:
         raise InvalidEventError("envelope needs string event_id and event_type")
+    if payload.get("api_version") == "v2":
+        return _normalise_v2(payload, event_id, event_type)
     data = _d(payload.get("data"))
     version = _s(payload.get("webhook_version"))
 
@@ -550,6 +665,8 @@ def facts(event: Event) -> dict[str, Any]:
     is ours, so an option another person added is fenced under their name even in our poll
     (one whose author is unknown is not taken as ours).
     """
+    if event.webhook_version == "v2":
+        return _v2_facts(event)
     data = _d(event.raw.get("data"))
     kind = event.event_type
     if kind.startswith("poll.vote."):

@@ -98,11 +98,18 @@ class WebhookReceiver:
         self.store = store
         self.max_body_bytes = max_body_bytes
         self.stats = ReceiverStats()
+        self._secrets = tuple(secrets)
         self._verifier = WebhookVerifier(secrets, tolerance=tolerance)
 
     def set_secrets(self, secrets: Sequence[str]) -> None:
         """Replace the accepted secrets (rotation) without restarting."""
+        self._secrets = tuple(secrets)
         self._verifier = WebhookVerifier(secrets, tolerance=self._verifier.tolerance)
+
+    def add_secret(self, secret: str) -> None:
+        """Accept one more secret (a V2 subscription's, chosen by the caller), keeping the others."""
+        if secret and secret not in self._secrets:
+            self.set_secrets([*self._secrets, secret])
 
     def _reject(self, status: int, reason: str) -> tuple[int, bytes]:
         self.stats.rejected[reason] += 1

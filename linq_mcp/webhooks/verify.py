@@ -1,10 +1,15 @@
-"""Signature verification for Linq webhook deliveries (Standard Webhooks and legacy).
+"""Signature verification for Linq webhook deliveries (Standard Webhooks, legacy, and V2).
 
 Linq signs every delivery twice: the Standard Webhooks headers (``webhook-id``,
 ``webhook-timestamp``, ``webhook-signature``) and the legacy ``X-Webhook-Timestamp`` /
 ``X-Webhook-Signature`` pair. We prefer the standard scheme whenever its headers are
 present and never fall back to legacy after a standard failure (no downgrade). The
 legacy key form is undocumented (catalog G.2), so both plausible keys are tried.
+
+The legacy V2 API signs only with ``X-Webhook-Signature: sha256=<hex HMAC-SHA256(secret,
+raw body)>`` and no timestamp, keyed with the secret *you* gave the subscription (as
+UTF-8). A delivery is read as V2 only when it carries no timestamp header at all; it has
+no replay window, so a replayed V2 delivery is caught by its ``event_id`` (stored once).
 
 Nothing here logs or returns a secret or a signature.
 """
@@ -29,13 +34,14 @@ __all__ = [
     "WebhookVerifier",
     "sign_legacy",
     "sign_standard",
+    "sign_v2",
     "verify",
 ]
 
 DEFAULT_TOLERANCE = 300  # seconds, both directions (Linq and Standard Webhooks: 5 minutes)
 
 RejectReason = Literal["missing_headers", "bad_signature", "stale_timestamp", "no_secret"]
-Scheme = Literal["standard", "legacy"]
+Scheme = Literal["standard", "legacy", "v2"]
 
 _STD_ID, _STD_TS, _STD_SIG = "webhook-id", "webhook-timestamp", "webhook-signature"
 _LEG_TS, _LEG_SIG = "x-webhook-timestamp", "x-webhook-signature"
@@ -164,6 +170,21 @@ def _verify_legacy(
     raise WebhookVerificationError("bad_signature", "signature does not match")
 
 
+def sign_v2(secret: str, body: bytes) -> str:
+    """The V2 ``X-Webhook-Signature`` (``sha256=`` + hex HMAC-SHA256 over the raw body)."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def _verify_v2(h: dict[str, str], body: bytes, secrets: Sequence[str], now: float) -> VerifiedDelivery:
+    offered = h.get(_LEG_SIG, "").strip()
+    candidate = offered.removeprefix("sha256=").lower().encode("ascii", "replace")
+    for index, secret in enumerate(secrets):
+        expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest().encode("ascii")
+        if hmac.compare_digest(expected, candidate):
+            return VerifiedDelivery("v2", None, int(now), index)
+    raise WebhookVerificationError("bad_signature", "signature does not match")
+
+
 def verify(
     body: bytes,
     headers: Mapping[str, str],
@@ -184,6 +205,8 @@ def verify(
     current = time.time() if now is None else now
     if _STD_ID in h or _STD_TS in h or _STD_SIG in h:
         return _verify_standard(h, body, keys, current, tolerance)
+    if _LEG_TS not in h and h.get(_LEG_SIG, "").strip().startswith("sha256="):
+        return _verify_v2(h, body, secrets, current)
     return _verify_legacy(h, body, keys, current, tolerance)
 
 

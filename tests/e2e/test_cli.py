@@ -33,8 +33,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_tool_table_lists_every_tool_with_toolset_and_effect() -> None:
     proc = run("tools", "--json")
     table = json.loads(proc.stdout)
-    assert len(table) == 72
-    assert {row["name"] for row in table} >= {"send_message", "list_events", "wait_for_event"}
+    assert len(table) == 100  # 70 V3 operations, 28 legacy V2 ones, 2 event tools
+    assert {row["name"] for row in table} >= {"send_message", "list_events", "wait_for_event", "v2_create_chat"}
     assert sum(row["enabled"] for row in table) == 28
     assert all(
         row["effect"] in {"read", "create", "mutate", "visible", "send", "destructive", "secret"} for row in table
@@ -46,16 +46,16 @@ def test_tool_table_honours_read_only() -> None:
     assert all(row["effect"] == "read" for row in table if row["enabled"])
 
 
-def test_tool_table_under_all_leaves_payments_and_deprecated_off() -> None:
+def test_tool_table_under_all_leaves_payments_deprecated_and_v2_off() -> None:
     table = json.loads(run("tools", "--json", "--toolsets", "all").stdout)
     on = {row["toolset"] for row in table if row["enabled"]}
-    assert "payments" not in on and "deprecated" not in on
+    assert "payments" not in on and "deprecated" not in on and "v2" not in on
     assert {"messaging", "rich", "lines", "webhooks", "blocklist"} <= on
 
 
 def test_tool_table_says_how_to_name_the_opt_in_toolsets() -> None:
     text = run("tools", "--toolsets", "all").stdout
-    assert "payments and deprecated are enabled only by name" in text
+    assert "payments, deprecated and v2 are enabled only by name" in text
     named = json.loads(run("tools", "--json", "--toolsets", "all,payments").stdout)
     assert any(row["enabled"] for row in named if row["toolset"] == "payments")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import mcp.types as types
 import pytest
-from e2e_helpers import AVA, LINE, connected, text_of
+from e2e_helpers import AVA, LINE, PERMISSIVE, connected, text_of
 from jsonschema import Draft202012Validator
 
 from linq_mcp.config.settings import Settings
@@ -23,14 +23,23 @@ from linq_mcp.tools.dialect import dialect_problems
 UNKNOWN_CHAT = "3f6c2a6e-1f0b-4c8e-9a51-2d2c1c7e9b10"
 
 
+# Every tool there is: ``all`` and the opt-in toolsets, the legacy V2 one included.
+EVERY_TOOL = Settings(
+    sandbox=True,
+    toolsets=("all", "payments", "deprecated", "v2"),
+    allow_payment_credentials=True,
+    safety=PERMISSIVE,
+)
+
+
 async def all_tools(sandbox: Sandbox) -> list[types.Tool]:
-    async with connected(sandbox) as (client, _):
+    async with connected(sandbox, EVERY_TOOL) as (client, _):
         return list((await client.list_tools()).tools)
 
 
 async def test_every_tool_of_toolsets_all_is_written_in_the_portable_dialect(sandbox: Sandbox) -> None:
     tools = await all_tools(sandbox)
-    assert len(tools) >= 72
+    assert len(tools) >= 100 and any(t.name.startswith("v2_") for t in tools)
     broken = {t.name: dialect_problems(t.input_schema) for t in tools}
     assert {name: p for name, p in broken.items() if p} == {}
 
@@ -167,6 +176,7 @@ async def test_every_output_schema_admits_the_error_shape(sandbox: Sandbox) -> N
 
     shapes = [
         tool_error(NotFoundError(404, "Chat not found", code=2001, trace_id="t1"), idempotency_key="k"),
+        tool_error(NotFoundError(404, "Chat 7 not found", api_code="chat_not_found")),  # a V2 error
         {"error": "confirmation_required", "rule": "confirm", "message": "m", "preview": {}, "confirm_token": "c"},
         {"error": "invalid_arguments", "message": "1 invalid argument", "problems": [{"path": "x"}]},
     ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from linq_mcp.policy import SafetyConfig
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import LimitsConfig, SandboxConfig, TimingConfig
 from linq_mcp.sandbox.messaging import other_handles
+from linq_mcp.sandbox.v2 import v2_id
 from linq_mcp.tools.registry import load_registry
 
 # ---- the people, and how they may be spelled --------------------------------------------
@@ -207,7 +209,18 @@ CALLS: dict[str, Call] = {
         "amount": 500,
         "currency": "usd",
     },
+    # the legacy V2 API names its recipients inside ``chat``
+    "v2_create_chat": lambda w, h: {"send_from": LINE, "chat": {"phone_numbers": h}, "message": {"text": "hi"}},
 }
+# V2 takes phone numbers only: E.164, or 10 digits with +1 assumed (a schema pattern, before the policy).
+V2_PHONE = re.compile(r"\+?[1-9]\d{9,14}")
+
+
+def in_tool_syntax(tool: str, handle: Spelling) -> bool:
+    """Whether the tool's own schema takes this spelling (else it is refused as invalid_arguments)."""
+    if tool.startswith("v2_"):
+        return V2_PHONE.fullmatch(handle.text) is not None
+    return handle.linq_syntax
 
 
 def participants(sandbox: Sandbox, chat_id: str | None) -> list[str]:
@@ -234,8 +247,8 @@ class Requests:
         inner = sandbox.dispatch
 
         async def dispatch(method: str, path: str, query: str, headers: Any, body: bytes) -> Any:
-            if method != "GET" and "/v3/" in path:
-                self.seen.append({unquote(part) for part in path.split("/")} | strings(json.loads(body or b"null")))
+            if method != "GET" and ("/v3/" in path or "/v2/" in path):
+                self.seen.append({unquote(part) for part in path.split("/")} | body_strings(body))
             return await inner(method, path, query, headers, body)
 
         sandbox.dispatch = dispatch  # type: ignore[method-assign,assignment]
@@ -244,6 +257,14 @@ class Requests:
         before = len(self.seen)
         result = await call()
         return result, self.seen[before:]
+
+
+def body_strings(body: bytes) -> set[str]:
+    """Every string in a JSON body; a form body (V2's multipart messages) as its raw text."""
+    try:
+        return strings(json.loads(body or b"null"))
+    except ValueError:
+        return {body.decode("utf-8", "replace")}
 
 
 def strings(value: Any) -> set[str]:
@@ -308,7 +329,7 @@ def test_a_handle_is_reachable_iff_the_policy_allows_its_canonical_form(
     plan = [(tool, [first]) for tool in CALLS] + [(tool, [first, second]) for tool in GROUP_TOOLS]
 
     async def run() -> list[tuple[str, list[Spelling], list[str], Any, list[set[str]]]]:
-        settings = Settings(sandbox=True, toolsets=("all", "payments"), safety=rules.config(), db_path=str(db))
+        settings = Settings(sandbox=True, toolsets=("all", "payments", "v2"), safety=rules.config(), db_path=str(db))
         out = []
         async with connected(sandbox, settings) as (client, _):
             for tool, handles in plan:
@@ -325,7 +346,7 @@ def test_a_handle_is_reachable_iff_the_policy_allows_its_canonical_form(
             # Refused before the policy: the tool's schema takes Linq's own handle syntax only,
             # and names each recipient once.
             texts = [h.text for h in handles]
-            assert not all(h.linq_syntax for h in handles) or len(set(texts)) < len(texts), why
+            assert not all(in_tool_syntax(tool, h) for h in handles) or len(set(texts)) < len(texts), why
             assert not seen, why
             continue
         expected = all(rules.allows(h.canonical) for h in handles) and all(rules.allows(p) for p in in_chat)
@@ -349,7 +370,14 @@ CHAT_CALLS: dict[str, ChatCall] = {
     "request_location": lambda chat, msg: {"chat_id": chat},
     "create_poll": lambda chat, msg: {"chat_id": chat, "poll": {"options": [{"text": "A"}, {"text": "B"}]}},
     "update_app_card": lambda chat, msg: {"message_id": msg, "layout": {"caption": "hi"}},
+    "v2_send_chat_message": lambda chat, msg: {"chat_id": v2_chat(chat), "message": {"text": "hi"}},
+    "v2_share_contact": lambda chat, msg: {"chat_id": v2_chat(chat)},
 }
+
+
+def v2_chat(chat_id: str) -> int:
+    """The legacy V2 API's integer id of a chat in the shared sandbox."""
+    return v2_id(_STATE["sandbox"].world, "chat", chat_id)
 
 
 def test_every_tool_that_sends_into_a_chat_is_exercised() -> None:
@@ -369,7 +397,7 @@ def test_a_chat_is_reachable_iff_the_policy_allows_everyone_in_it(rules: Rules, 
     chat_id, message_id = world.chats[person]
 
     async def run() -> list[tuple[str, list[str], Any, list[set[str]]]]:
-        settings = Settings(sandbox=True, toolsets=("all",), safety=rules.config(), db_path=str(db))
+        settings = Settings(sandbox=True, toolsets=("all", "v2"), safety=rules.config(), db_path=str(db))
         out = []
         async with connected(sandbox, settings) as (client, _):
             for tool, call in CHAT_CALLS.items():

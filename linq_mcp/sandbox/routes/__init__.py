@@ -20,6 +20,7 @@ from . import (
     messages,
     payments,
     rich,
+    v2,
     webhook_subscriptions,
 )
 
@@ -37,6 +38,7 @@ API_ROUTERS: list[Router] = [
     blocklist.router,
     experiences.router,
     payments.router,
+    v2.router,
 ]
 
 ADMIN_ROUTERS: list[Router] = [admin.router, webhooks.admin_router]
