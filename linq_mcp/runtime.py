@@ -68,6 +68,8 @@ class Runtime:
     policy_description: str | None = None
     # Starlette routes the HTTP transport mounts before ``/`` (e.g. the webhook receiver).
     http_routes: list[Any] = field(default_factory=list)
+    # Reports the store's state for /healthz and /readyz (set by whoever opened the store).
+    store_check: Callable[[], Awaitable[dict[str, Any]]] | None = None
 
     def server_handlers(self) -> dict[str, Any]:
         return {name: factory(self) for name, factory in self.handler_factories.items()}

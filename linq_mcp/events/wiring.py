@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 
 from ..client import ApiRequest, LinqClient
 from ..errors import LinqMCPError
+from ..hosted import StoreCheck
 from ..redact import register_secret
 from ..webhooks import EventStore, WebhookReceiver
 from .hub import EventHub
@@ -146,6 +147,16 @@ def _inbox_follows_mark_chat_read(hub: EventHub) -> Any:
     return observe
 
 
+def _store_check(store: EventStore) -> StoreCheck:
+    """/healthz and /readyz ask the store itself: a read that fails means requests would fail too."""
+
+    async def check() -> dict[str, Any]:
+        await store.latest_seq()
+        return {"kind": "sqlite", "ok": True}
+
+    return check
+
+
 @contextlib.asynccontextmanager
 async def wire(runtime: Runtime, db_path: Path) -> AsyncIterator[EventHub]:
     """Open the store and register everything; background work lives while the context does."""
@@ -153,6 +164,7 @@ async def wire(runtime: Runtime, db_path: Path) -> AsyncIterator[EventHub]:
     store = EventStore(db_path)
     await store.open()
     hub = EventHub(runtime=runtime, store=store)
+    runtime.store_check = _store_check(store)
     runtime.handler_factories.update(handler_factories(hub))
     for tool in event_tools(hub):
         runtime.add_tool(tool)
