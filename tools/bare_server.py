@@ -74,11 +74,11 @@ async def serve_stdio() -> None:
 
 def sandbox_client() -> Any:
     """An httpx client on linq-mcp's embedded sandbox, exactly as linq-mcp builds its own."""
-    from linq_mcp.client import make_http_client
-    from linq_mcp.runtime import SANDBOX_BASE_URL
+    from linq_mcp.api.client import make_http_client
     from linq_mcp.sandbox.app import create_sandbox
     from linq_mcp.sandbox.config import SandboxConfig
     from linq_mcp.sandbox.transport import SandboxTransport
+    from linq_mcp.server.runtime import SANDBOX_BASE_URL
 
     sandbox = create_sandbox(SandboxConfig())
     return make_http_client(SANDBOX_BASE_URL, sandbox.api_key, transport=SandboxTransport(sandbox.app))
@@ -90,7 +90,7 @@ def serve_http(port: int, stateless: bool, sandbox_call: bool = False) -> None:
     app = build(sandbox_client() if sandbox_call else None).streamable_http_app(
         streamable_http_path="/mcp", stateless_http=stateless, json_response=stateless, host="127.0.0.1"
     )
-    # The same uvicorn settings as linq_mcp.transports.serve_http (log level: linq-mcp's default).
+    # The same uvicorn settings as linq_mcp.server.transports.serve_http (log level: linq-mcp's default).
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
 
 

@@ -46,16 +46,8 @@ def permissive() -> Any:
 async def measure(era: str, calls: int, warmup: int, budget_s: float) -> dict[str, list[float]]:
     import tempfile
 
-    from mcp import Client
-
-    from linq_mcp.app import assembled
-    from linq_mcp.client import make_http_client
-    from linq_mcp.runtime import SANDBOX_BASE_URL
     from linq_mcp.sandbox.app import create_sandbox
     from linq_mcp.sandbox.config import SandboxConfig
-    from linq_mcp.sandbox.transport import SandboxTransport
-    from linq_mcp.server import build_server
-    from linq_mcp.settings import Settings
 
     sandbox = create_sandbox(SandboxConfig(seed=7))
     with tempfile.TemporaryDirectory(prefix="linq-bench-calls-") as tmp:
@@ -65,12 +57,12 @@ async def measure(era: str, calls: int, warmup: int, budget_s: float) -> dict[st
 async def _measure(sandbox: Any, db: str, era: str, calls: int, warmup: int, budget_s: float) -> dict[str, list[float]]:
     from mcp import Client
 
-    from linq_mcp.app import assembled
-    from linq_mcp.client import make_http_client
-    from linq_mcp.runtime import SANDBOX_BASE_URL
+    from linq_mcp.api.client import make_http_client
+    from linq_mcp.config.settings import Settings
     from linq_mcp.sandbox.transport import SandboxTransport
-    from linq_mcp.server import build_server
-    from linq_mcp.settings import Settings
+    from linq_mcp.server.app import assembled
+    from linq_mcp.server.handlers import build_server
+    from linq_mcp.server.runtime import SANDBOX_BASE_URL
 
     settings = Settings(sandbox=True, toolsets=("all",), safety=permissive(), db_path=db)
     async with assembled(settings, sandbox=sandbox) as rt, Client(build_server(rt), mode=era) as client:

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import ROOT, Report, pct, verdict  # noqa: E402
 from bench_calls import permissive  # noqa: E402
+from bench_common import ROOT, Report, pct, verdict  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 LINE = "+15550100001"
@@ -56,10 +56,10 @@ async def run(sends: int, rate: float, agents: int, seed: int, budget_s: float) 
     import anyio
     from mcp import Client
 
-    from linq_mcp.app import assembled
+    from linq_mcp.config.settings import Settings
     from linq_mcp.sandbox.app import create_sandbox
-    from linq_mcp.server import build_server
-    from linq_mcp.settings import Settings
+    from linq_mcp.server.app import assembled
+    from linq_mcp.server.handlers import build_server
 
     sandbox = create_sandbox(sandbox_config(seed))
     outcome: dict[str, Any] = {"errors_seen": Counter(), "attempts": [], "failed": [], "keyless_retries": 0}

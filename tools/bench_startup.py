@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import ROOT, Report, bare_server_command, linq_mcp_command, median, verdict  # noqa: E402
+from bench_common import Report, bare_server_command, linq_mcp_command, median, verdict  # noqa: E402
 
 TARGET_RATIO = 1.1
 TARGET_RSS_MB = 100.0
@@ -108,7 +108,7 @@ def run_once(cmd: list[str], env: dict[str, str], keep: float = 0.0) -> dict[str
 
 def importtime_profile(cmd: list[str], env: dict[str, str], top: int = 15) -> list[list[str]]:
     """``-X importtime`` of one real server start (stdio, answered initialize): the top imports."""
-    py_cmd = [sys.executable, "-X", "importtime", "-c", "import sys; from linq_mcp.cli import main; sys.exit(main())"]
+    py_cmd = [sys.executable, "-X", "importtime", "-c", "import sys; from linq_mcp.cli.main import main; sys.exit(main())"]
     py_cmd += cmd[1:] if cmd[0].endswith("linq-mcp") else cmd[3:]
     with tempfile.TemporaryFile() as errfile:  # a file, not a pipe: importtime writes more than a pipe holds
         proc = subprocess.Popen(py_cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errfile, env=env)
@@ -141,12 +141,12 @@ import json, sys, time
 t0 = time.perf_counter()
 import mcp.server.stdio, mcp.server, mcp.types  # what the bare server imports too
 t1 = time.perf_counter()
-import linq_mcp.cli, linq_mcp.app, linq_mcp.transports, linq_mcp.server  # linq-mcp's stdio start path
+import linq_mcp.cli.main, linq_mcp.server.app, linq_mcp.server.transports, linq_mcp.server.handlers  # linq-mcp's stdio start path
 t2 = time.perf_counter()
 import anyio
-from linq_mcp.settings import Settings
-from linq_mcp.app import assembled, surface
-from linq_mcp.server import build_deferred_server
+from linq_mcp.config.settings import Settings
+from linq_mcp.server.app import assembled, surface
+from linq_mcp.server.handlers import build_deferred_server
 settings = Settings(sandbox=True, toolsets=("all",))
 a = time.perf_counter(); shown = surface(settings); b = time.perf_counter()
 build_deferred_server(shown, None).create_initialization_options(); c = time.perf_counter()

@@ -1,6 +1,6 @@
 """Rebuild linq_mcp/spec/catalog.json, the precompiled tool catalog read at start-up.
 
-Run after changing the spec (tools/sync_spec.py) or the compiler (linq_mcp/catalog.py):
+Run after changing the spec (tools/sync_spec.py) or the compiler (linq_mcp/tools/catalog.py):
 
     python tools/build_catalog.py          # rewrite
     python tools/build_catalog.py --check  # exit 1 if stale
@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from linq_mcp.catalog import catalog_to_json, compile_catalog
+from linq_mcp.tools.catalog import catalog_to_json, compile_catalog
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "linq_mcp" / "spec"
 

@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 for _name in [n for n, v in os.environ.items() if n.startswith("LINQ_") and (not v or v.startswith("${"))]:
     del os.environ[_name]
 
-from linq_mcp.cli import main  # noqa: E402
+from linq_mcp.cli.main import main  # noqa: E402
 
 sys.exit(main(sys.argv[1:]))
 '''
@@ -60,8 +60,8 @@ def version() -> str:
 
 def tools() -> list[dict[str, str]]:
     """Every tool the bundle can expose (which ones are on depends on the toolsets chosen)."""
-    from linq_mcp.settings import Settings
-    from linq_mcp.tooltable import rows
+    from linq_mcp.cli.tooltable import rows
+    from linq_mcp.config.settings import Settings
 
     every = Settings(toolsets=("all",), allow_payment_credentials=True)
     return [{"name": str(r["name"]), "description": str(r["title"])} for r in rows(every)]

@@ -112,7 +112,7 @@ def md_table(rows: list[list[str]]) -> list[str]:
 
 def render(results: list[tuple[dict, float]], command: str, total: float) -> str:
     m = machine()
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmarks",
         "",

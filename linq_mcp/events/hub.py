@@ -9,8 +9,9 @@ from ..webhooks import EventStore, WebhookReceiver
 from .notify import Notifier
 
 if TYPE_CHECKING:
+    from linq_mcp.server.runtime import Runtime
+
     from ..policy import Policy
-    from ..runtime import Runtime
 
 
 @dataclass

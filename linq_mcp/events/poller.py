@@ -26,8 +26,9 @@ from typing import Any
 
 import anyio
 
-from ..client import ApiRequest, LinqClient
-from ..errors import LinqMCPError, RateLimitError
+from linq_mcp.api.client import ApiRequest, LinqClient
+from linq_mcp.api.errors import LinqMCPError, RateLimitError
+
 from ..webhooks import EventStore, normalise
 
 __all__ = ["Poller", "polled_event_id"]

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import error_info
-from ..fence import fence_record
+from linq_mcp.api.errors import error_info
+from linq_mcp.policy.fence import fence_record
+
 from ..policy import Policy
 from ..webhooks import Conversation, ConversationMessage, Event
 from ..webhooks.events import facts

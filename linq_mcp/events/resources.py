@@ -21,7 +21,8 @@ from .notify import EVENTS_URI, INBOX_URI
 from .present import present_conversation, present_event, present_inbox_item
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from linq_mcp.server.runtime import Runtime
+
     from .hub import EventHub
 
 __all__ = ["handler_factories", "read_document"]

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..runner import ToolResult
-from ..runtime import ExtraTool
+from linq_mcp.server.runtime import ExtraTool
+from linq_mcp.tools.runner import ToolResult
+
 from ..webhooks import Event
 from .present import present_event
 from .specs import DEFAULT_WAIT, LIST_INPUT, MAX_WAIT, TOOL_SPECS, WAIT_INPUT

@@ -22,10 +22,11 @@ import anyio
 import httpx
 from starlette.applications import Starlette
 
-from ..client import ApiRequest, LinqClient
-from ..errors import LinqMCPError
-from ..hosted import StoreCheck
-from ..redact import register_secret
+from linq_mcp.api.client import ApiRequest, LinqClient
+from linq_mcp.api.errors import LinqMCPError
+from linq_mcp.config.redact import register_secret
+from linq_mcp.server.hosted import StoreCheck
+
 from ..webhooks import EventStore, WebhookReceiver
 from .hub import EventHub
 from .notify import INBOX_URI
@@ -35,7 +36,7 @@ from .secrets import read_secrets, secrets_file
 from .tools import event_tools
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from linq_mcp.server.runtime import Runtime
 
 __all__ = ["SANDBOX_TARGET", "USEFUL_EVENTS", "configured_secrets", "wire"]
 
@@ -92,7 +93,7 @@ class _EmbeddedUvicorn:
             def capture_signals(self) -> Generator[None, None, None]:
                 yield
 
-        from ..transports import http_protocol  # half-sent requests are closed here too
+        from linq_mcp.server.transports import http_protocol
 
         config = uvicorn.Config(
             app,

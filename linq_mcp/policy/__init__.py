@@ -22,7 +22,7 @@ chat's ``handles`` are the ``chat_participants``; with ``message_id``, the chat 
 message. Inbound content goes through
 ``policy.redact_inbound`` and ``fence_untrusted``; ``policy.describe()`` belongs in the
 server's instructions. Which tools exist at all (payments only when named, credentials
-only when allowed) is ``linq_mcp.inventory``'s job.
+only when allowed) is ``linq_mcp.tools.inventory``'s job.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from linq_mcp import db
 from linq_mcp.policy.confirm import canonical_call
+from linq_mcp.store import db
 
 DECLINE_TTL_SECONDS = 3600.0
 

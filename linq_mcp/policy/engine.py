@@ -49,7 +49,7 @@ class Policy:
         self.config = config
         self._clock = clock
         self._store = PolicyStore(db)
-        # confirm_tokens are signed with the server secret (linq_mcp.secret) when given, so every
+        # confirm_tokens are signed with the server secret (linq_mcp.config.secret) when given, so every
         # process on the machine agrees; else with the database's own secret
         self._token_key = token_key or self._store.secret
         self._declines = Declines(db, self._token_key)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from linq_mcp import db
+from linq_mcp.store import db
 
 DAY_SECONDS = 86_400.0
 

@@ -14,7 +14,8 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from ..db import connect
+from linq_mcp.store.db import connect
+
 from .state import Event
 
 if TYPE_CHECKING:

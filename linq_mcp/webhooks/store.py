@@ -34,7 +34,9 @@ from typing import Any, TypeVar, cast
 import anyio
 import anyio.to_thread
 
-from .. import db, paths
+from linq_mcp.config import paths
+from linq_mcp.store import db
+
 from .conversation import Conversation, merge_conversation
 from .events import Event, EventSource, event_from_json
 
@@ -242,7 +244,7 @@ class Subscription:
 
 
 class EventStore:
-    """Durable, deduplicated webhook events over SQLite (``linq_mcp.db``)."""
+    """Durable, deduplicated webhook events over SQLite (``linq_mcp.store.db``)."""
 
     def __init__(self, path: str | Path | None = None, *, watch_interval: float = 0.05) -> None:
         self.path = Path(path) if path is not None else paths.default_db_path()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from linq_mcp.errors import (
+from linq_mcp.api.errors import (
     ERROR_CODES,
     AuthenticationError,
     BadRequestError,

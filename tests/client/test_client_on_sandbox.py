@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from linq_mcp.client import ApiRequest, LinqClient, make_http_client
-from linq_mcp.errors import AuthenticationError, NotFoundError, OutcomeUnknownError
+from linq_mcp.api.client import ApiRequest, LinqClient, make_http_client
+from linq_mcp.api.errors import AuthenticationError, NotFoundError, OutcomeUnknownError
 from linq_mcp.sandbox.app import Sandbox, _compile, _Compiled
 from linq_mcp.sandbox.router import Ctx, Reply, RouteDef
 from linq_mcp.sandbox.transport import SandboxTransport

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linq_mcp import __version__
-from linq_mcp.client import ApiRequest, ApiResponse, LinqClient, make_http_client
-from linq_mcp.errors import (
+from linq_mcp.api.client import ApiRequest, ApiResponse, LinqClient, make_http_client
+from linq_mcp.api.errors import (
     ConflictError,
     InternalServerError,
     LinqConnectionError,
@@ -424,13 +424,13 @@ async def test_log_lines_hide_ids_handles_and_query_values(
     client_for: Callable[..., LinqClient], caplog: pytest.LogCaptureFixture
 ) -> None:
     """One DEBUG line per attempt names method, path shape, status and attempt, with no ids or values."""
-    caplog.set_level(logging.DEBUG, logger="linq_mcp.client")
+    caplog.set_level(logging.DEBUG, logger="linq_mcp.api.client")
     script = Script(reply(503, envelope(503, 4004, "x")), reply(200, {}))
     request = ApiRequest(
         "GET", "/v3/phone_numbers/+15550100001/reputation_audit/" + CHAT, [("cursor", "s3cr3tcur")], None, {}, True
     )
     await client_for(script).send(request)
-    lines = [r.getMessage() for r in caplog.records if r.name == "linq_mcp.client"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "linq_mcp.api.client"]
     assert len(lines) == 2
     assert lines[0].startswith("GET /v3/phone_numbers/{}/reputation_audit/{} -> 503")
     assert "attempt 1" in lines[0] and "attempt 2" in lines[1]

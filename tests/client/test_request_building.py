@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from linq_mcp.client import ApiRequest, LinqClient, make_http_client
+from linq_mcp.api.client import ApiRequest, LinqClient, make_http_client
 
 BASE_URL = "https://api.linqapp.com/api/partner"
 

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from linq_mcp.client import ApiRequest, LinqClient, make_http_client
-from linq_mcp.errors import LinqConnectionError
+from linq_mcp.api.client import ApiRequest, LinqClient, make_http_client
+from linq_mcp.api.errors import LinqConnectionError
 
 
 async def test_a_header_value_h11_refuses_is_reported_as_not_sent_without_retries() -> None:

@@ -14,12 +14,12 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, TextContent
 
-from linq_mcp.app import assembled
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
-from linq_mcp.runtime import Runtime
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.server import build_server
-from linq_mcp.settings import Settings
+from linq_mcp.server.app import assembled
+from linq_mcp.server.handlers import build_server
+from linq_mcp.server.runtime import Runtime
 
 # Tests of everything but safety run with a policy that never asks and never caps.
 PERMISSIVE = SafetyConfig(
@@ -78,7 +78,7 @@ async def http_server(runtime: Runtime) -> AsyncIterator[str]:
     """linq-mcp's real HTTP app under uvicorn on a loopback port; yields the /mcp URL."""
     import uvicorn
 
-    from linq_mcp.transports import create_http_app
+    from linq_mcp.server.transports import create_http_app
 
     port = free_port()
     config = uvicorn.Config(create_http_app(runtime), host="127.0.0.1", port=port, log_level="error", lifespan="on")

@@ -19,9 +19,9 @@ import mcp.types as types
 from e2e_helpers import AVA, LINE, PERMISSIVE, connected, data
 from mcp import Client
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.sandbox.app import Sandbox
 from linq_mcp.sandbox.transport import SandboxTransport
-from linq_mcp.settings import Settings
 
 RITA = "+15551230004"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from linq_mcp import settings as settings_mod
-from linq_mcp.settings import SettingsError
+from linq_mcp.config import settings as settings_mod
+from linq_mcp.config.settings import SettingsError
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

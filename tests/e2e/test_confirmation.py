@@ -16,9 +16,9 @@ import pytest
 from e2e_helpers import AVA, LINE, connected, data, policy
 from mcp.shared.exceptions import MCPError
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.settings import Settings
 
 
 def settings_for(config: SafetyConfig) -> Settings:
@@ -111,7 +111,7 @@ async def test_a_token_from_a_tokenless_client_does_not_skip_the_person(sandbox:
         assert hold["error"] == "confirmation_required"
         from mcp import Client
 
-        from linq_mcp.server import build_server
+        from linq_mcp.server.handlers import build_server
 
         async with Client(build_server(rt), mode=era, elicitation_callback=person) as asking:
             result = error_of(
@@ -155,7 +155,7 @@ async def test_a_decline_in_one_era_holds_in_the_other(sandbox: Sandbox) -> None
         error_of(await c.call_tool("create_chat", hello()))
         from mcp import Client
 
-        from linq_mcp.server import build_server
+        from linq_mcp.server.handlers import build_server
 
         async with Client(build_server(rt), mode="auto") as blind:
             refused = error_of(await blind.call_tool("create_chat", hello()))
@@ -262,8 +262,8 @@ async def test_a_failing_dialog_on_2025_sends_nothing_and_hands_out_no_token(san
 
 
 def test_the_instructions_say_the_token_path_goes_through_the_model() -> None:
-    from linq_mcp.app import surface
-    from linq_mcp.server import instructions
+    from linq_mcp.server.app import surface
+    from linq_mcp.server.handlers import instructions
 
     text = instructions(surface(settings_for(policy())))
     assert "Where your client can ask the person (elicitation), linq-mcp asks them itself" in text

@@ -19,11 +19,11 @@ import pytest
 from e2e_helpers import AVA, LINE, free_port, http_server, stdio_params, text_of
 from mcp import Client
 
-from linq_mcp.app import assembled
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
-from linq_mcp.settings import Settings
+from linq_mcp.server.app import assembled
 
 
 def hello(value: str) -> dict[str, Any]:

@@ -13,11 +13,11 @@ import pytest
 from e2e_helpers import AVA, PERMISSIVE
 from mcp import Client
 
-from linq_mcp.app import OnDemand, assembled, surface
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
-from linq_mcp.runtime import MissingApiKey, Runtime
-from linq_mcp.server import Surface, build_deferred_server, build_server
-from linq_mcp.settings import Settings
+from linq_mcp.server.app import OnDemand, assembled, surface
+from linq_mcp.server.handlers import Surface, build_deferred_server, build_server
+from linq_mcp.server.runtime import MissingApiKey, Runtime
 
 SETTINGS = {
     "default sandbox": Settings(sandbox=True),
@@ -100,7 +100,7 @@ async def test_reading_a_resource_opens_the_runtime_first() -> None:
 
 
 async def test_concurrent_first_requests_open_the_runtime_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import linq_mcp.app as app
+    import linq_mcp.server.app as app
 
     opened = 0
     real = app.assembled
@@ -128,7 +128,7 @@ async def test_concurrent_first_requests_open_the_runtime_once(monkeypatch: pyte
 
 
 async def test_a_server_that_stops_before_any_request_never_opens_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
-    import linq_mcp.app as app
+    import linq_mcp.server.app as app
 
     def refuse(*args: Any, **kw: Any) -> Any:
         raise AssertionError("the runtime was opened")

@@ -24,10 +24,10 @@ import pytest
 from e2e_helpers import PERMISSIVE, free_port, http_server
 from mcp import Client
 
-from linq_mcp.app import assembled
+from linq_mcp.config.settings import Settings
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.settings import Settings
-from linq_mcp.transports import HEADER_TIMEOUT
+from linq_mcp.server.app import assembled
+from linq_mcp.server.transports import HEADER_TIMEOUT
 
 INITIALIZE = {
     "jsonrpc": "2.0",

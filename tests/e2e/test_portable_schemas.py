@@ -14,10 +14,10 @@ import pytest
 from e2e_helpers import AVA, LINE, connected, text_of
 from jsonschema import Draft202012Validator
 
-from linq_mcp.dialect import dialect_problems
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.settings import Settings
+from linq_mcp.tools.dialect import dialect_problems
 
 UNKNOWN_CHAT = "3f6c2a6e-1f0b-4c8e-9a51-2d2c1c7e9b10"
 
@@ -161,7 +161,7 @@ async def test_an_error_result_conforms_to_the_tools_output_schema(sandbox: Sand
 
 
 async def test_every_output_schema_admits_the_error_shape(sandbox: Sandbox) -> None:
-    from linq_mcp.errors import NotFoundError, tool_error
+    from linq_mcp.api.errors import NotFoundError, tool_error
 
     shapes = [
         tool_error(NotFoundError(404, "Chat not found", code=2001, trace_id="t1"), idempotency_key="k"),
@@ -219,7 +219,7 @@ async def test_wait_for_event_default_timeout_fits_openai_agents_client_timeout(
 
 def test_an_error_field_the_renderer_does_not_know_still_reaches_the_text() -> None:
     """Whatever a layer adds to an error (expiry, a handle count …) the model reads in the text."""
-    from linq_mcp.errors import render_tool_error
+    from linq_mcp.api.errors import render_tool_error
 
     text = render_tool_error(
         {"error": "policy_refused", "rule": "max_sends_per_hour", "message": "Cap reached.", "resets_in": 1200}

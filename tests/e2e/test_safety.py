@@ -12,11 +12,11 @@ from e2e_helpers import AVA, LINE, SAM, connected, data, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
 from linq_mcp.sandbox.transport import SandboxTransport
-from linq_mcp.settings import Settings
 
 
 def settings_for(config: SafetyConfig, db: Path | None = None) -> Settings:

@@ -10,10 +10,10 @@ import anyio
 import pytest
 from e2e_helpers import AVA, connected, data
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import Allowed, Policy, Refused, SafetyConfig
 from linq_mcp.policy.caps import RESERVATION_SECONDS
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.settings import Settings
 
 SEND = "send_message_to_handles"
 

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from e2e_helpers import AVA, LINE, connected, data
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.sandbox.app import Sandbox
 from linq_mcp.sandbox.transport import SandboxTransport
-from linq_mcp.settings import Settings
 
 EMAILS_THAT_LOOK_LIKE_NUMBERS = ["+15551230001@evil.com", "+1555@evil.example", "+1555-123-0001@x.io"]
 

@@ -26,12 +26,12 @@ from e2e_helpers import AVA, LINE, PERMISSIVE, connected, data
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.policy.reach import TOOL_REACH
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import LimitsConfig, SandboxConfig, TimingConfig
 from linq_mcp.sandbox.messaging import other_handles
-from linq_mcp.settings import Settings
 
 # ---- the people, and how they may be spelled --------------------------------------------
 

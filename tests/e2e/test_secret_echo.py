@@ -20,9 +20,9 @@ from e2e_helpers import AVA, LINE, PERMISSIVE, connected
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.sandbox.app import Sandbox
 from linq_mcp.sandbox.transport import SandboxTransport
-from linq_mcp.settings import Settings
 
 ECHO_CHAT = "3f6c2a6e-1f0b-4c8e-9a51-2d2c1c7e9b10"
 WEBHOOK_SECRET = "whsec_canary_7f3a9c2e5b1d4f60"
@@ -141,8 +141,8 @@ def test_a_secret_in_a_debug_log_line_is_redacted() -> None:
     key = "sk_live_canary_4b9e1f7a2c3d"
     program = f"""
 import logging
-from linq_mcp.cli import configure_logging
-from linq_mcp.client import make_http_client
+from linq_mcp.cli.main import configure_logging
+from linq_mcp.api.client import make_http_client
 configure_logging("debug")
 make_http_client("https://api.example.com", {key!r})
 log = logging.getLogger("linq_mcp.poller")

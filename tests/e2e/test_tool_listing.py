@@ -10,11 +10,11 @@ from e2e_helpers import connected
 from jsonschema import Draft202012Validator
 from mcp import Client
 
-from linq_mcp.app import assembled
-from linq_mcp.catalog import load_catalog
+from linq_mcp.config.settings import Settings
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.server import build_server
-from linq_mcp.settings import Settings
+from linq_mcp.server.app import assembled
+from linq_mcp.server.handlers import build_server
+from linq_mcp.tools.catalog import load_catalog
 
 TSV = Path(__file__).resolve().parents[2] / "linq_mcp" / "spec" / "operations.tsv"
 

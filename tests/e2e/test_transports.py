@@ -14,11 +14,11 @@ import pytest
 from e2e_helpers import AVA, LINE, PERMISSIVE, free_port, http_server, stdio_params, text_of
 from mcp import Client
 
-from linq_mcp.app import assembled
+from linq_mcp.config.settings import Settings
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
-from linq_mcp.settings import Settings
-from linq_mcp.transports import UnsafeBind, create_http_app
+from linq_mcp.server.app import assembled
+from linq_mcp.server.transports import UnsafeBind, create_http_app
 
 CANARY = "sk_canary_9c1f7e3b5a_do_not_print"
 

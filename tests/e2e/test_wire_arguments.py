@@ -13,9 +13,9 @@ import pytest
 from e2e_helpers import AVA, LINE, PERMISSIVE, connected
 from starlette.types import Receive, Scope, Send
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.settings import Settings
 
 BAD_KEYS = ["café-key", "line\nbreak", "with space", "tab\there", "clé", "a:b"]
 

@@ -14,8 +14,8 @@ import mcp.types as types
 from e2e_helpers import AVA, LINE, PERMISSIVE, data
 from mcp import Client
 
+from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
-from linq_mcp.settings import Settings
 
 
 def settings_for(db: Path, safety: SafetyConfig = PERMISSIVE, **overrides: Any) -> Settings:

@@ -82,9 +82,9 @@ async def received_texts(store: Any) -> list[str | None]:
 
 
 async def test_a_restarted_poller_reports_what_arrived_while_it_was_down(sandbox: Sandbox, tmp_path: Path) -> None:
-    from linq_mcp.client import LinqClient, make_http_client
+    from linq_mcp.api.client import LinqClient, make_http_client
     from linq_mcp.events.poller import Poller
-    from linq_mcp.runtime import SANDBOX_BASE_URL
+    from linq_mcp.server.runtime import SANDBOX_BASE_URL
     from linq_mcp.webhooks import EventStore
 
     db_path = tmp_path / "db.sqlite3"

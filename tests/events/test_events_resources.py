@@ -193,7 +193,7 @@ async def test_lockdown_withholds_a_strangers_text_in_resources_and_tools(
 async def test_a_departed_2025_subscriber_is_dropped_quietly(sandbox: Sandbox, tmp_path: Path) -> None:
     from mcp import Client
 
-    from linq_mcp.server import build_server
+    from linq_mcp.server.handlers import build_server
 
     updates = Updates()
     async with connected(

@@ -10,8 +10,8 @@ from events_helpers import SECRET, Updates, read_json, settings_for, signed_deli
 from events_helpers import wait_until_listening as listening
 from mcp import Client
 
-from linq_mcp.app import assembled
 from linq_mcp.sandbox.app import Sandbox
+from linq_mcp.server.app import assembled
 
 
 async def test_http_subscriber_hears_the_reply_and_reads_it(sandbox: Sandbox, era: str, tmp_path: Path) -> None:

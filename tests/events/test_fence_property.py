@@ -13,7 +13,7 @@ from e2e_helpers import AVA, PERMISSIVE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linq_mcp.fence import AUTHOR_KEYS, STRUCTURE_KEYS, fence_record, is_structure_key
+from linq_mcp.policy.fence import AUTHOR_KEYS, STRUCTURE_KEYS, fence_record, is_structure_key
 from linq_mcp.policy.lockdown import visible_text
 
 KNOWN_TYPES = ["text", "media", "link", "imessage_app", "app_clip", "voice_memo", "contact_card", "poll", "sticker"]

@@ -14,11 +14,11 @@ import pytest
 from e2e_helpers import free_port, http_server
 from events_helpers import settings_for, wait_until_listening
 
-from linq_mcp import hosted
-from linq_mcp.app import assembled
-from linq_mcp.hosted import HostedSecretMissing, check_hosted
+from linq_mcp.config.settings import Settings
 from linq_mcp.sandbox.app import Sandbox
-from linq_mcp.settings import Settings
+from linq_mcp.server import hosted
+from linq_mcp.server.app import assembled
+from linq_mcp.server.hosted import HostedSecretMissing, check_hosted
 
 SHARED_SECRET = "replica-secret-0123456789abcdef0123456789abcdef"
 

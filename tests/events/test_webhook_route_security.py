@@ -10,9 +10,9 @@ import pytest
 from e2e_helpers import http_server
 from events_helpers import SECRET, settings_for, signed_delivery
 
-from linq_mcp.app import assembled
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
+from linq_mcp.server.app import assembled
 
 
 @pytest.mark.parametrize(

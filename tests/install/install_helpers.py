@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from linq_mcp.cli import main
+from linq_mcp.cli.main import main
 
 CLIENT_FILES = {
     # where each client keeps its user config, relative to the temporary home (Linux layout)

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from linq_mcp.settings import Settings
-from linq_mcp.tooltable import rows
+from linq_mcp.cli.tooltable import rows
+from linq_mcp.config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

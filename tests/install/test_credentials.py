@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from linq_mcp import settings as settings_mod
+from linq_mcp.config import settings as settings_mod
 
 
 def write_cli_config(home: Path, data: object) -> None:

@@ -12,7 +12,7 @@ import pytest
 from install_helpers import CLIENT_FILES, SERVERS_KEY, read, run
 from mcp import Client, StdioServerParameters
 
-from linq_mcp.clients import CLIENTS
+from linq_mcp.cli.clients import CLIENTS
 
 ALL = sorted(CLIENT_FILES)
 

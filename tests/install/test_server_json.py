@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 import linq_mcp
-from linq_mcp.credentials import ENV_KEYS
+from linq_mcp.config.credentials import ENV_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tools" / "schemas" / "mcp-registry-server-2025-12-11.schema.json"

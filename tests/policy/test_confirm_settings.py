@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from linq_mcp import settings as settings_mod
+from linq_mcp.config import settings as settings_mod
+from linq_mcp.config.secret import SecretError, derive, load_or_create, server_secret
+from linq_mcp.config.settings import Settings, SettingsError
 from linq_mcp.policy import SafetyConfig, SafetyConfigError, add_arguments
-from linq_mcp.secret import SecretError, derive, load_or_create, server_secret
-from linq_mcp.settings import Settings, SettingsError
 
 
 def test_confirm_fallback_is_token_unless_the_operator_says_refuse() -> None:

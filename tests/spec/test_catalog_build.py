@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from linq_mcp.catalog import catalog_from_json, compile_catalog, load_catalog, load_spec
+from linq_mcp.tools.catalog import catalog_from_json, compile_catalog, load_catalog, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
+from linq_mcp import __version__
 
 EXIT_USAGE = 2
 
@@ -55,7 +55,7 @@ def _serve_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--webhooks-port", dest="webhooks_port", type=int, help="run a webhook receiver on this port")
     g.add_argument("--poll-interval", dest="poll_interval", type=float, help="poll active chats every S seconds")
     p.add_argument("--log-level", dest="log_level", help="debug, info, warning (default), error")
-    from .policy import add_arguments as add_safety_arguments
+    from linq_mcp.policy import add_arguments as add_safety_arguments
 
     add_safety_arguments(p)
 
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
             w.add_argument("--url", required=True, help="public https URL ending in /webhooks/linq")
             w.add_argument("--events", help="comma-separated event types (default: the useful ones)")
 
-    from .install import add_arguments as add_install_arguments
+    from linq_mcp.cli.install import add_arguments as add_install_arguments
 
     add_install_arguments(sub.add_parser("install", help="add linq-mcp to an MCP client's config"))
     add_install_arguments(sub.add_parser("uninstall", help="remove linq-mcp from a client's config"), uninstall=True)
@@ -142,7 +142,7 @@ def _with_safety(settings: Any, args: argparse.Namespace) -> Any:
     import dataclasses
     import os
 
-    from .policy import SafetyConfig
+    from linq_mcp.policy import SafetyConfig
 
     safety = SafetyConfig.layered(dict(settings.safety) or None, os.environ, args)
     return dataclasses.replace(settings, safety=safety)
@@ -155,7 +155,7 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    from .redact import redact_logs
+    from linq_mcp.config.redact import redact_logs
 
     redact_logs()
 
@@ -166,24 +166,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "serve"
     try:
         if command == "demo":
-            from .demo import run_demo
+            from linq_mcp.cli.demo import run_demo
 
             return run_demo(fast=args.fast)
         if command == "sandbox":
-            from .sandbox.serve import run as run_sandbox
+            from linq_mcp.sandbox.serve import run as run_sandbox
 
             _check_sandbox_config(args.sandbox_config_file)
             run_sandbox(host=args.host, port=args.port, config_path=args.sandbox_config_file, seed=args.seed)
             return 0
         if command in ("install", "uninstall"):
-            from .install import run_install_command
+            from linq_mcp.cli.install import run_install_command
 
             return run_install_command(command, args)
         if command == "doctor":
-            from .doctor import run_doctor
+            from linq_mcp.cli.doctor import run_doctor
 
             return run_doctor(args, _flags(args))
-        from . import settings as settings_mod
+        from linq_mcp.config import settings as settings_mod
 
         settings = settings_mod.load(_flags(args))
         settings = _with_safety(settings, args)
@@ -191,11 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_sandbox_config(settings.sandbox_config)
         configure_logging(settings.log_level)
         if command == "tools":
-            from .tooltable import print_tool_table
+            from linq_mcp.cli.tooltable import print_tool_table
 
             return print_tool_table(settings, as_json=args.json)
         if command == "webhooks":
-            from .webhook_commands import run_webhooks_command
+            from linq_mcp.cli.webhook_commands import run_webhooks_command
 
             return int(run_webhooks_command(args.webhooks_command, settings, args))
         return _serve(settings)
@@ -207,11 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
             exc = exc.exceptions[0]  # a task group's wrapping of the one real error
-        from .inventory import InventoryError
-        from .policy import SafetyConfigError
-        from .runtime import MissingApiKey
-        from .settings import SettingsError
-        from .transports import CannotListen, UnsafeBind
+        from linq_mcp.config.settings import SettingsError
+        from linq_mcp.policy import SafetyConfigError
+        from linq_mcp.server.runtime import MissingApiKey
+        from linq_mcp.server.transports import CannotListen, UnsafeBind
+        from linq_mcp.tools.inventory import InventoryError
 
         mistakes = (MissingApiKey, SettingsError, InventoryError, UnsafeBind, SafetyConfigError, SandboxConfigError)
         if isinstance(exc, (*mistakes, CannotListen)):
@@ -231,7 +231,7 @@ def _check_sandbox_config(path: str | None) -> None:
     """Read the sandbox's TOML up front, so a bad one is one line and not a traceback later."""
     if not path:
         return
-    from .sandbox.config import SandboxConfig
+    from linq_mcp.sandbox.config import SandboxConfig
 
     try:
         SandboxConfig.from_toml(path)
@@ -244,7 +244,7 @@ def _check_sandbox_config(path: str | None) -> None:
 def _serve(settings: Any) -> int:
     import anyio
 
-    from .app import run_server
+    from linq_mcp.server.app import run_server
 
     options: dict[str, Any] = {}
     if settings.transport == "http":

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .catalog import Catalog, load_catalog
-from .inventory import ToolInfo, select
-from .settings import Settings
+from linq_mcp.config.settings import Settings
+from linq_mcp.tools.catalog import Catalog, load_catalog
+from linq_mcp.tools.inventory import ToolInfo, select
 
 if TYPE_CHECKING:
-    from .client import LinqClient
-    from .runner import ToolRunner
-    from .sandbox.app import Sandbox
+    from linq_mcp.api.client import LinqClient
+    from linq_mcp.sandbox.app import Sandbox
+    from linq_mcp.tools.runner import ToolRunner
 
 log = logging.getLogger("linq_mcp")
 
@@ -115,8 +115,8 @@ def require_api_key(settings: Settings) -> None:
 
 
 def build_sandbox(settings: Settings) -> Sandbox:
-    from .sandbox.app import create_sandbox
-    from .sandbox.config import SandboxConfig
+    from linq_mcp.sandbox.app import create_sandbox
+    from linq_mcp.sandbox.config import SandboxConfig
 
     config = SandboxConfig.from_toml(settings.sandbox_config) if settings.sandbox_config else SandboxConfig()
     if settings.sandbox_seed is not None:
@@ -127,12 +127,12 @@ def build_sandbox(settings: Settings) -> Sandbox:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, sandbox: Sandbox | None = None) -> AsyncIterator[Runtime]:
     """Build the shared runtime; in sandbox mode also run the simulated world's clock."""
-    from .client import LinqClient, make_http_client
-    from .runner import ToolRunner
+    from linq_mcp.api.client import LinqClient, make_http_client
+    from linq_mcp.tools.runner import ToolRunner
 
     catalog = load_catalog()
     if settings.sandbox or sandbox is not None:
-        from .sandbox.transport import SandboxTransport
+        from linq_mcp.sandbox.transport import SandboxTransport
 
         sandbox = sandbox or build_sandbox(settings)
         http = make_http_client(SANDBOX_BASE_URL, sandbox.api_key, transport=SandboxTransport(sandbox.app))

@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from .catalog import load_catalog
-from .errors import ServerUnavailable
-from .paths import default_db_path
-from .policy import SafetyConfig, describe
-from .prompts import handler_factories as prompt_handlers
-from .redact import register_secret
-from .runtime import Runtime, exposed_names, open_runtime, require_api_key, tool_infos
-from .settings import Settings
+from linq_mcp.api.errors import ServerUnavailable
+from linq_mcp.config.paths import default_db_path
+from linq_mcp.config.redact import register_secret
+from linq_mcp.config.settings import Settings
+from linq_mcp.policy import SafetyConfig, describe
+from linq_mcp.server.prompts import handler_factories as prompt_handlers
+from linq_mcp.server.runtime import Runtime, exposed_names, open_runtime, require_api_key, tool_infos
+from linq_mcp.tools.catalog import load_catalog
 
 if TYPE_CHECKING:
-    from .server import Surface
+    from linq_mcp.server.handlers import Surface
 
 log = logging.getLogger("linq_mcp")
 
@@ -67,8 +67,8 @@ def effective(settings: Settings) -> tuple[Settings, SafetyConfig]:
 
 def surface(settings: Settings) -> Surface:
     """What the assembled server will show, from the settings alone (nothing opened)."""
-    from .events.specs import HANDLER_NAMES, TOOL_SPECS
-    from .server import Surface, ToolSpec
+    from linq_mcp.events.specs import HANDLER_NAMES, TOOL_SPECS
+    from linq_mcp.server.handlers import Surface, ToolSpec
 
     settings, safety = effective(settings)
     require_api_key(settings)
@@ -94,10 +94,10 @@ def surface(settings: Settings) -> Surface:
 @contextlib.asynccontextmanager
 async def assembled(settings: Settings, *, sandbox: object | None = None) -> AsyncIterator[Runtime]:
     """The runtime with every layer wired, ready to serve."""
-    from .events import wire as wire_events
-    from .guard import SafetyGuard
-    from .policy import Policy
-    from .secret import derive, server_secret
+    from linq_mcp.config.secret import derive, server_secret
+    from linq_mcp.events import wire as wire_events
+    from linq_mcp.policy import Policy
+    from linq_mcp.tools.guard import SafetyGuard
 
     settings, safety = effective(settings)
     async with open_runtime(settings, sandbox=sandbox) as runtime:  # type: ignore[arg-type]
@@ -170,8 +170,8 @@ class OnDemand:
 
 
 async def run_server(settings: Settings) -> None:
-    from .hosted import check_hosted
-    from .transports import check_bind, serve_http, serve_stdio
+    from linq_mcp.server.hosted import check_hosted
+    from linq_mcp.server.transports import check_bind, serve_http, serve_stdio
 
     if settings.transport == "http":
         check_bind(settings)  # a refusal is one line, before anything is opened

@@ -31,15 +31,15 @@ from typing import Any
 import anyio
 import httpx
 
-from . import __version__
-from .errors import (
+from linq_mcp import __version__
+from linq_mcp.api.errors import (
     LinqAPIError,
     LinqConnectionError,
     LinqTimeoutError,
     OutcomeUnknownError,
     api_error_from_response,
 )
-from .redact import register_secret
+from linq_mcp.config.redact import register_secret
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -50,7 +50,7 @@ __all__ = [
     "make_http_client",
 ]
 
-log = logging.getLogger("linq_mcp.client")
+log = logging.getLogger("linq_mcp.api.client")
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
 # An MCP server serves one assistant: a few concurrent calls, rarely more.

@@ -43,7 +43,7 @@ class Settings:
     auth_token: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
-    # signs confirm_tokens and seals requestState (env LINQ_MCP_SECRET); see linq_mcp/secret.py
+    # signs confirm_tokens and seals requestState (env LINQ_MCP_SECRET); see linq_mcp/config/secret.py
     secret: str | None = None
     # tools
     toolsets: tuple[str, ...] = ("default",)
@@ -244,7 +244,7 @@ def load(
 
 
 def _key_source(flags: Mapping[str, Any], environ: Mapping[str, str], path: Any) -> str:
-    from .credentials import env_key_source
+    from linq_mcp.config.credentials import env_key_source
 
     if flags.get("api_key"):
         return "--api-key"
@@ -253,7 +253,7 @@ def _key_source(flags: Mapping[str, Any], environ: Mapping[str, str], path: Any)
 
 def _from_linq_cli(merged: dict[str, Any], environ: Mapping[str, str]) -> None:
     """No key anywhere else: the Linq CLI's ``~/.linq/config.json`` (``LINQ_PROFILE``), as Linq's own server does."""
-    from .credentials import read_linq_cli
+    from linq_mcp.config.credentials import read_linq_cli
 
     found = read_linq_cli(environ)
     if found is not None and found.token:

@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from .catalog import Catalog, Operation
-from .dialect import NO_ARGUMENTS
-from .errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
-from .ledger import KeyReused, SendLedger, fingerprint
-from .validation import ArgumentValidator, maps_from_pairs, without_nulls
-from .wire import wire_problems
+from linq_mcp.api.errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
+from linq_mcp.api.wire import wire_problems
+from linq_mcp.tools.catalog import Catalog, Operation
+from linq_mcp.tools.dialect import NO_ARGUMENTS
+from linq_mcp.tools.ledger import KeyReused, SendLedger, fingerprint
+from linq_mcp.tools.validation import ArgumentValidator, maps_from_pairs, without_nulls
 
 if TYPE_CHECKING:
-    from .client import LinqClient
+    from linq_mcp.api.client import LinqClient
 
-log = logging.getLogger("linq_mcp.runner")
+log = logging.getLogger("linq_mcp.tools.runner")
 
 # Arguments for linq-mcp itself, never sent to Linq.
 CONTROL_ARGS = ("idempotency_key", "dry_run", "confirm_token")
@@ -197,7 +197,7 @@ class ToolRunner:
         self, op: Operation, args: dict[str, Any], key: str | None, sent_args: dict[str, Any] | None = None
     ) -> ToolResult:
         """``args`` identify the call (ledger); ``sent_args`` (default ``args``) build the request."""
-        from .client import ApiRequest  # httpx loads with the runtime, not with the tool list
+        from linq_mcp.api.client import ApiRequest
 
         api_args = {k: v for k, v in (sent_args or args).items() if k not in CONTROL_ARGS}
         call = op.build_call(api_args, key)

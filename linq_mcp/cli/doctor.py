@@ -25,7 +25,7 @@ from typing import Any
 import anyio
 import httpx
 
-from .settings import Settings
+from linq_mcp.config.settings import Settings
 
 __all__ = ["Check", "diagnose", "run_doctor"]
 
@@ -46,8 +46,8 @@ class Check:
 def _load(flags: Mapping[str, Any], args: argparse.Namespace | None) -> Settings:
     import dataclasses
 
-    from . import settings as settings_mod
-    from .policy import SafetyConfig
+    from linq_mcp.config import settings as settings_mod
+    from linq_mcp.policy import SafetyConfig
 
     settings = settings_mod.load(flags)
     safety = SafetyConfig.layered(dict(settings.safety) or None, os.environ, args)
@@ -55,8 +55,8 @@ def _load(flags: Mapping[str, Any], args: argparse.Namespace | None) -> Settings
 
 
 async def diagnose(flags: Mapping[str, Any], args: argparse.Namespace | None = None) -> list[Check]:
-    from .policy import SafetyConfigError
-    from .settings import SettingsError
+    from linq_mcp.config.settings import SettingsError
+    from linq_mcp.policy import SafetyConfigError
 
     checks: list[Check] = []
     try:
@@ -79,7 +79,7 @@ async def diagnose(flags: Mapping[str, Any], args: argparse.Namespace | None = N
 
 
 def _key_source(settings: Settings) -> Check:
-    from .credentials import read_linq_cli
+    from linq_mcp.config.credentials import read_linq_cli
 
     if settings.sandbox:
         return Check("API key", OK, "sandbox mode: the embedded simulator needs no key")
@@ -96,12 +96,12 @@ def _key_source(settings: Settings) -> Check:
 
 
 async def _api_checks(settings: Settings) -> list[Check]:
-    from .client import make_http_client
+    from linq_mcp.api.client import make_http_client
 
     timeout = httpx.Timeout(10.0, connect=5.0)
     if settings.sandbox:
-        from .runtime import SANDBOX_BASE_URL, build_sandbox
-        from .sandbox.transport import SandboxTransport
+        from linq_mcp.sandbox.transport import SandboxTransport
+        from linq_mcp.server.runtime import SANDBOX_BASE_URL, build_sandbox
 
         sandbox = build_sandbox(settings)
         async with sandbox.running():
@@ -204,8 +204,8 @@ def _lines(response: httpx.Response) -> Check:
 
 
 async def _webhooks(http: httpx.AsyncClient, settings: Settings) -> list[Check]:
-    from .app import database_path
-    from .events.secrets import secrets_file, subscription_of
+    from linq_mcp.events.secrets import secrets_file, subscription_of
+    from linq_mcp.server.app import database_path
 
     if settings.sandbox:
         return [Check("webhooks", OK, "sandbox: linq-mcp subscribes to the simulator's signed webhooks at start")]
@@ -235,7 +235,7 @@ async def _webhooks(http: httpx.AsyncClient, settings: Settings) -> list[Check]:
 
 
 def _last_event(db: Path) -> str:
-    from .webhook_commands import _store_stats
+    from linq_mcp.cli.webhook_commands import _store_stats
 
     try:
         stats = _store_stats(db)
@@ -249,7 +249,7 @@ def _last_event(db: Path) -> str:
 
 
 def _data_dir(settings: Settings | None) -> Check:
-    from .paths import data_dir
+    from linq_mcp.config.paths import data_dir
 
     target = Path(settings.db_path).expanduser().parent if settings and settings.db_path else data_dir()
     fix = "set LINQ_MCP_DATA_DIR (or --db-path) to a writable directory, or fix its permissions"
@@ -264,7 +264,7 @@ def _data_dir(settings: Settings | None) -> Check:
 
 
 def _policy_line(settings: Settings) -> str:
-    from .policy import SafetyConfig
+    from linq_mcp.policy import SafetyConfig
 
     safety = settings.safety if isinstance(settings.safety, SafetyConfig) else SafetyConfig()
     parts = ["read-only" if settings.read_only else "sends allowed"]
@@ -280,7 +280,7 @@ def _policy_line(settings: Settings) -> str:
 
 
 def _clients() -> list[Check]:
-    from .clients import installed_entries
+    from linq_mcp.cli.clients import installed_entries
 
     entries = installed_entries()
     if not entries:
@@ -323,7 +323,7 @@ def render(checks: list[Check]) -> str:
 
 
 def run_doctor(args: argparse.Namespace, flags: Mapping[str, Any]) -> int:
-    from .cli import configure_logging
+    from linq_mcp.cli.main import configure_logging
 
     configure_logging("error")
     checks = anyio.run(diagnose, flags, args)

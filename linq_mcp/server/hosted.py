@@ -4,7 +4,7 @@ Any replica may answer any request (2026-07-28 has no sessions; ``--stateless`` 
 requests carry none), so everything a request leaves behind for the next one must be
 agreed by all replicas: confirm tokens and sealed ``requestState`` are keyed from the
 server secret, and that key must be the same everywhere. A per-machine secret file
-(:mod:`linq_mcp.secret`) would give each host its own key and make every confirmation
+(:mod:`linq_mcp.config.secret`) would give each host its own key and make every confirmation
 minted on one replica unknown to the next, so a hosted replica refuses to start
 without ``LINQ_MCP_SECRET``.
 
@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 
-from .settings import Settings, SettingsError
+from linq_mcp.config.settings import Settings, SettingsError
 
 __all__ = [
     "PROBE_TIMEOUT",

@@ -21,7 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .asking import (
+from linq_mcp.api.client import ApiRequest, LinqClient
+from linq_mcp.api.errors import LinqMCPError, tool_error
+from linq_mcp.policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
+from linq_mcp.policy.fence import fence_record, fence_result
+from linq_mcp.tools.asking import (
     CONFIRM_SCHEMA,
     answer_from,
     ask_mode,
@@ -30,14 +34,10 @@ from .asking import (
     declined_result,
     dismissed_result,
 )
-from .catalog import Catalog
-from .client import ApiRequest, LinqClient
-from .errors import LinqMCPError, tool_error
-from .fence import fence_record, fence_result
-from .policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
-from .runner import ToolResult, _nested_key
+from linq_mcp.tools.catalog import Catalog
+from linq_mcp.tools.runner import ToolResult, _nested_key
 
-log = logging.getLogger("linq_mcp.guard")
+log = logging.getLogger("linq_mcp.tools.guard")
 
 
 @dataclass

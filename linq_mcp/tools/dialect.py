@@ -28,7 +28,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .errors import ERROR_FIELDS
+from linq_mcp.api.errors import ERROR_FIELDS
 
 # The free-form maps the API really has (keys chosen by the caller: payments' metadata, an
 # experience's params). No strict dialect can declare a map, so they are listed as [{key, value}]

@@ -21,8 +21,8 @@ from importlib import resources
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .dialect import portable
-from .errors import ERROR_FIELDS, CatalogError
+from linq_mcp.api.errors import ERROR_FIELDS, CatalogError
+from linq_mcp.tools.dialect import portable
 
 Effect = Literal["read", "create", "mutate", "visible", "send", "destructive", "secret"]
 Location = Literal["path", "query", "body"]

@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from mcp_types.version import is_version_at_least
 
-from .runner import ToolResult
+from linq_mcp.tools.runner import ToolResult
 
-log = logging.getLogger("linq_mcp.asking")
+log = logging.getLogger("linq_mcp.tools.asking")
 
 AskMode = Literal["request", "input_required"]
 

@@ -15,7 +15,7 @@ import mcp.types as types
 from mcp.shared.exceptions import MCPError
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from linq_mcp.server.runtime import Runtime
 
 PROMPTS: dict[str, types.Prompt] = {
     "text_someone": types.Prompt(

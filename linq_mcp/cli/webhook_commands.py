@@ -23,13 +23,13 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from . import db
-from .app import database_path
-from .client import ApiRequest
-from .errors import LinqMCPError
-from .events.secrets import read_secrets, save_secret, secrets_file, subscription_of
-from .events.wiring import PAYLOAD_VERSION, USEFUL_EVENTS, configured_secrets
-from .settings import Settings
+from linq_mcp.api.client import ApiRequest
+from linq_mcp.api.errors import LinqMCPError
+from linq_mcp.config.settings import Settings
+from linq_mcp.events.secrets import read_secrets, save_secret, secrets_file, subscription_of
+from linq_mcp.events.wiring import PAYLOAD_VERSION, USEFUL_EVENTS, configured_secrets
+from linq_mcp.server.app import database_path
+from linq_mcp.store import db
 
 __all__ = ["run_webhooks_command", "target_with_version"]
 
@@ -62,8 +62,8 @@ def run_webhooks_command(action: str | None, settings: Settings, args: argparse.
 
 # serve -------------------------------------------------------------------------------------
 def _serve(settings: Settings) -> int:
-    from .transports import make_uvicorn
-    from .webhooks import EventStore, create_receiver_app
+    from linq_mcp.server.transports import make_uvicorn
+    from linq_mcp.webhooks import EventStore, create_receiver_app
 
     path = database_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)  # a bad --db-path is one line now, not a startup traceback
@@ -98,7 +98,7 @@ def _same_endpoint(a: str, b: str) -> bool:
 
 
 async def _setup(settings: Settings, url: str, events: list[str]) -> int:
-    from .runtime import open_runtime
+    from linq_mcp.server.runtime import open_runtime
 
     parts = urlsplit(url)
     if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK):
@@ -185,7 +185,7 @@ async def _receiver_health(settings: Settings) -> tuple[str, dict[str, Any] | No
 
 
 async def _status(settings: Settings) -> int:
-    from .runtime import MissingApiKey, open_runtime
+    from linq_mcp.server.runtime import MissingApiKey, open_runtime
 
     path = database_path(settings)
     print("Subscriptions:")

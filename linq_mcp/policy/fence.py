@@ -25,10 +25,10 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .policy.lockdown import redact_inbound, visible_text
+from linq_mcp.policy.lockdown import redact_inbound, visible_text
 
 if TYPE_CHECKING:
-    from .policy import Policy
+    from linq_mcp.policy import Policy
 
 __all__ = ["STRUCTURE_KEYS", "declared_author", "fence_record", "fence_result", "is_structure_key"]
 

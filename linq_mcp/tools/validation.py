@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .crossfield import chosen_alternative, cross_field_problem, with_condition
+from linq_mcp.tools.crossfield import chosen_alternative, cross_field_problem, with_condition
 
 if TYPE_CHECKING:  # jsonschema is imported on first validation: it costs start-up time
     from jsonschema import Draft202012Validator

@@ -20,7 +20,7 @@ __all__ = ["chosen_alternative", "condition_of", "cross_field_problem", "with_co
 
 
 def _path(prefix: Sequence[Any], name: str) -> str:
-    from .validation import field_path
+    from linq_mcp.tools.validation import field_path
 
     return field_path([*prefix, name]) if name else field_path(prefix)
 
@@ -99,7 +99,7 @@ def chosen_alternative(error: ValidationError) -> ValidationError | None:
 
 def condition_of(error: ValidationError, root: Mapping[str, Any]) -> str | None:
     """ "when mode is 'subscription'" for an error inside an if/then (or "unless" for else)."""
-    from .validation import _resolve
+    from linq_mcp.tools.validation import _resolve
 
     path = list(error.absolute_schema_path)
     branch = max((i for i, part in enumerate(path) if part in ("then", "else")), default=None)
@@ -133,7 +133,7 @@ def condition_of(error: ValidationError, root: Mapping[str, Any]) -> str | None:
 
 def _property_schema(root: Mapping[str, Any], parts: Sequence[Any]) -> Mapping[str, Any]:
     """The schema of the field at ``parts`` (names and indexes), from the top-level properties."""
-    from .validation import _resolve
+    from linq_mcp.tools.validation import _resolve
 
     node: Mapping[str, Any] = root
     for part in parts:
@@ -155,7 +155,7 @@ def with_condition(item: dict[str, Any], error: ValidationError, root: Mapping[s
         return item
     item = {**item, "problem": f"{item['problem']} ({condition})"}
     if error.validator == "required" and item.get("expected") == "a valid value":
-        from .validation import _expected, example_for
+        from linq_mcp.tools.validation import _expected, example_for
 
         name = item["path"].rsplit(".", 1)[-1]
         field = _property_schema(root, [*error.absolute_path, name])

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .catalog import Operation
+    from linq_mcp.tools.catalog import Operation
 
 __all__ = ["IDEMPOTENCY_KEY_PATTERN", "wire_problems"]
 

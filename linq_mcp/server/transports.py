@@ -29,16 +29,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import __version__
-from .hosted import probe
-from .redact import redact_logs, register_secret
-from .runtime import Runtime
-from .server import Surface, build_deferred_server, build_server
+from linq_mcp import __version__
+from linq_mcp.config.redact import redact_logs, register_secret
+from linq_mcp.server.handlers import Surface, build_deferred_server, build_server
+from linq_mcp.server.hosted import probe
+from linq_mcp.server.runtime import Runtime
 
 if TYPE_CHECKING:
     import uvicorn
 
-    from .settings import Settings
+    from linq_mcp.config.settings import Settings
 
 # What a loopback server accepts with no flags; --allowed-host/--allowed-origin add to these.
 LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1:*", "localhost:*", "[::1]:*")

@@ -25,22 +25,22 @@ from mcp import MCPDeprecationWarning
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from . import __version__
-from .asking import CONFIRM_SCHEMA, INPUT_KEY, REQUEST_STATE_TTL_SECONDS, AskPerson
-from .catalog import listed_annotations
-from .dialect import NO_ARGUMENTS, admits_errors, portable
-from .errors import ServerUnavailable, tool_error
-from .inventory import TOOLSET_DESCRIPTIONS
-from .redact import redact
-from .runner import ToolResult
-from .runtime import Runtime
-from .validation import without_nulls
+from linq_mcp import __version__
+from linq_mcp.api.errors import ServerUnavailable, tool_error
+from linq_mcp.config.redact import redact
+from linq_mcp.server.runtime import Runtime
+from linq_mcp.tools.asking import CONFIRM_SCHEMA, INPUT_KEY, REQUEST_STATE_TTL_SECONDS, AskPerson
+from linq_mcp.tools.catalog import listed_annotations
+from linq_mcp.tools.dialect import NO_ARGUMENTS, admits_errors, portable
+from linq_mcp.tools.inventory import TOOLSET_DESCRIPTIONS
+from linq_mcp.tools.runner import ToolResult
+from linq_mcp.tools.validation import without_nulls
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .settings import Settings
+    from linq_mcp.config.settings import Settings
+    from linq_mcp.tools.catalog import Catalog
 
-log = logging.getLogger("linq_mcp.server")
+log = logging.getLogger("linq_mcp.server.handlers")
 
 # logging/setLevel is deprecated in the 2026-07-28 era but still what 2025-11-25 clients use;
 # the SDK warns when the handler is registered, which is noise on a server's stderr.
@@ -175,7 +175,7 @@ class SecretCodec:
     """AES-GCM sealing of ``requestState`` under the server secret, loaded on first use.
 
     Deferred so that answering ``initialize`` never touches the disk; the key is the same
-    in every process on the machine (``linq_mcp.secret``), so any of them can take the
+    in every process on the machine (``linq_mcp.config.secret``), so any of them can take the
     round trip's second call.
     """
 
@@ -187,7 +187,7 @@ class SecretCodec:
         if self._codec is None:
             from mcp.server.request_state import AESGCMRequestStateCodec
 
-            from .secret import derive, server_secret
+            from linq_mcp.config.secret import derive, server_secret
 
             self._codec = AESGCMRequestStateCodec([derive(server_secret(self._settings), "request-state")])
         return self._codec

@@ -22,10 +22,10 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .paths import data_dir
-from .settings import Settings
+from linq_mcp.config.paths import data_dir
+from linq_mcp.config.settings import Settings
 
-log = logging.getLogger("linq_mcp.secret")
+log = logging.getLogger("linq_mcp.config.secret")
 
 MIN_SECRET_CHARS = 32
 SECRET_FILE = "secret"

@@ -25,7 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .clients import CLIENTS, ENTRY_NAME, KEY_ENV, VSCODE_INPUT_ID, Client, ClientConfigError, read_config, servers_of
+from linq_mcp.cli.clients import (
+    CLIENTS,
+    ENTRY_NAME,
+    KEY_ENV,
+    VSCODE_INPUT_ID,
+    Client,
+    ClientConfigError,
+    read_config,
+    servers_of,
+)
 
 __all__ = ["add_arguments", "run_install_command", "server_command", "InstallPlan", "plan_install"]
 
@@ -105,8 +114,8 @@ def _server_args(args: argparse.Namespace) -> list[str]:
 
 def _validate(args: argparse.Namespace) -> None:
     """Refuse an entry that would not start: the same checks the server makes (names, values)."""
-    from . import settings as settings_mod
-    from .tooltable import rows
+    from linq_mcp.cli.tooltable import rows
+    from linq_mcp.config import settings as settings_mod
 
     flags = {dest: getattr(args, dest, None) for dest, _, _ in _CARRIED}
     rows(settings_mod.load(flags, environ={}))
@@ -160,7 +169,7 @@ def plan_install(args: argparse.Namespace, environ: Mapping[str, str] | None = N
 
 
 def _current_key(environ: Mapping[str, str]) -> str:
-    from . import settings as settings_mod
+    from linq_mcp.config import settings as settings_mod
 
     key = settings_mod.load({}, environ=environ).api_key
     if not key:
@@ -169,7 +178,7 @@ def _current_key(environ: Mapping[str, str]) -> str:
 
 
 def _key_note(environ: Mapping[str, str]) -> str:
-    from . import settings as settings_mod
+    from linq_mcp.config import settings as settings_mod
 
     try:
         source = settings_mod.load({}, environ=environ).api_key_source

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import sys
 
-from .catalog import load_catalog
-from .inventory import DEFAULT_TOOLSETS, OPT_IN_TOOLSETS
-from .settings import Settings
+from linq_mcp.config.settings import Settings
+from linq_mcp.tools.catalog import load_catalog
+from linq_mcp.tools.inventory import DEFAULT_TOOLSETS, OPT_IN_TOOLSETS
 
 
 def rows(settings: Settings) -> list[dict[str, str | bool]]:
     from typing import Any, cast
 
-    from .events.tools import event_tools
-    from .inventory import ToolInfo
-    from .runtime import exposed_names
+    from linq_mcp.events.tools import event_tools
+    from linq_mcp.server.runtime import exposed_names
+    from linq_mcp.tools.inventory import ToolInfo
 
     catalog = load_catalog()
     entries: list[tuple[str, str, str, str, str, str]] = [
