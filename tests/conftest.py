@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from pg_helpers import fresh_database
 
 from linq_mcp.sandbox.app import Sandbox, create_sandbox
 from linq_mcp.sandbox.config import SandboxConfig
 from linq_mcp.sandbox.transport import SandboxTransport
+from linq_mcp.store import Store, make_store
 
 SANDBOX_BASE_URL = "http://sandbox.local/api/partner"
 
@@ -47,3 +50,28 @@ async def sdk(sandbox: Sandbox) -> AsyncIterator[object]:
         yield client
     finally:
         await client.close()
+
+
+# --- the two stores ------------------------------------------------------------------------------
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test (dropped afterwards); see ``pg_helpers``."""
+    yield from fresh_database()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each store-facing test runs on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def new_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[], Store]:
+    """``new_store()``: another store instance (think: another process) on this test's shared database."""
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    path = tmp_path / "store.sqlite3"
+    return lambda: make_store(url, path)

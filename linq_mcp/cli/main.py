@@ -52,6 +52,9 @@ def _serve_flags(p: argparse.ArgumentParser) -> None:
     )
     g = p.add_argument_group("events")
     g.add_argument("--db-path", dest="db_path", help="SQLite file for events and counters")
+    g.add_argument(
+        "--store", dest="store_url", metavar="URL", help="postgresql://… shared by replicas (default: the SQLite file)"
+    )
     g.add_argument("--webhooks-port", dest="webhooks_port", type=int, help="run a webhook receiver on this port")
     g.add_argument("--poll-interval", dest="poll_interval", type=float, help="poll active chats every S seconds")
     p.add_argument("--log-level", dest="log_level", help="debug, info, warning (default), error")
@@ -127,6 +130,7 @@ _SETTINGS_FLAGS = (
     "read_only",
     "allow_payment_credentials",
     "db_path",
+    "store_url",
     "webhooks_port",
     "poll_interval",
     "log_level",
@@ -211,9 +215,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from linq_mcp.policy import SafetyConfigError
         from linq_mcp.server.runtime import MissingApiKey
         from linq_mcp.server.transports import CannotListen, UnsafeBind
+        from linq_mcp.store import StoreUnavailable
         from linq_mcp.tools.inventory import InventoryError
 
         mistakes = (MissingApiKey, SettingsError, InventoryError, UnsafeBind, SafetyConfigError, SandboxConfigError)
+        if isinstance(exc, StoreUnavailable):  # e.g. PostgreSQL unreachable at start: one line, no traceback
+            print(f"linq-mcp: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if isinstance(exc, (*mistakes, CannotListen)):
             print(f"linq-mcp: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -63,7 +63,8 @@ def run_webhooks_command(action: str | None, settings: Settings, args: argparse.
 # serve -------------------------------------------------------------------------------------
 def _serve(settings: Settings) -> int:
     from linq_mcp.server.transports import make_uvicorn
-    from linq_mcp.webhooks import EventStore, create_receiver_app
+    from linq_mcp.store import make_store
+    from linq_mcp.webhooks import create_receiver_app
 
     path = database_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)  # a bad --db-path is one line now, not a startup traceback
@@ -72,9 +73,10 @@ def _serve(settings: Settings) -> int:
         _err("no webhook secret: run 'linq-mcp webhooks setup --url …' or set LINQ_WEBHOOK_SECRET")
         return 2
     port = settings.webhooks_port or settings.port
-    app = create_receiver_app(EventStore(path), secrets)
+    store = make_store(settings.store_url, path)  # events only: the app's lifespan opens and closes them
+    app = create_receiver_app(store.events, secrets)
     print(
-        f"linq-mcp: receiving Linq webhooks on http://{settings.host}:{port}/webhooks/linq into {path}",
+        f"linq-mcp: receiving Linq webhooks on http://{settings.host}:{port}/webhooks/linq into {store.display}",
         file=sys.stderr,
     )
     level = settings.log_level.lower()

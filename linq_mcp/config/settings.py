@@ -51,6 +51,8 @@ class Settings:
     exclude_tools: tuple[str, ...] = ()
     read_only: bool = False
     allow_payment_credentials: bool = False
+    # storage: a postgresql:// URL shared by replicas (linq_mcp/store); the SQLite file when unset
+    store_url: str | None = None
     # events
     db_path: str | None = None
     webhook_secrets: tuple[str, ...] = ()
@@ -72,6 +74,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in ("api_key", "auth_token", "secret"):
                 value = "set" if value else "unset"
+            elif f.name == "store_url" and value:
+                value = store_display(value)
             elif f.name == "webhook_secrets":
                 value = f"{len(value)} set"
             out[f.name] = value
@@ -97,6 +101,7 @@ _FILE_KEYS: dict[str, dict[str, str]] = {
         "allow_payment_credentials": "allow_payment_credentials",
         "log_level": "log_level",
     },
+    "store": {"url": "store_url"},
     "events": {
         "db_path": "db_path",
         "webhook_secrets": "webhook_secrets",
@@ -118,6 +123,7 @@ _ENV_KEYS: dict[str, str] = {
     "LINQ_MCP_HOST": "host",
     "LINQ_MCP_PORT": "port",
     "LINQ_MCP_DB_PATH": "db_path",
+    "LINQ_MCP_STORE_URL": "store_url",
     "LINQ_MCP_POLL_INTERVAL": "poll_interval",
     "LINQ_MCP_LOG_LEVEL": "log_level",
 }
@@ -283,8 +289,20 @@ def validate(settings: Settings) -> None:
             "of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or unset it"
         )
     _check_poll_interval(settings.poll_interval)
+    if settings.store_url is not None:
+        store_display(settings.store_url)
     if not settings.base_url.startswith(("http://", "https://")):
         raise SettingsError(f"base_url must start with https:// (got {settings.base_url!r})")
+
+
+def store_display(url: str) -> str:
+    """The store URL fit to print (password hidden; the password is registered for redaction)."""
+    from linq_mcp.store.url import parse_url
+
+    try:
+        return parse_url(url)[1]
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _check_poll_interval(value: float | None) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..webhooks import EventStore, WebhookReceiver
+from ..store.base import EventLog, Store
+from ..webhooks import WebhookReceiver
 from .notify import Notifier
 
 if TYPE_CHECKING:
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 @dataclass
 class EventHub:
     runtime: Runtime
-    store: EventStore
+    store: EventLog
+    shared: Store | None = None  # the whole store (leadership, health), when served
     notifier: Notifier = field(default_factory=Notifier)
     receiver: WebhookReceiver | None = None
     sandbox_subscription_id: str | None = None

@@ -16,7 +16,8 @@ import anyio
 from anyio.abc import TaskStatus
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 
-from ..webhooks import Event, EventStore
+from ..store.base import EventLog
+from ..webhooks import Event
 
 __all__ = ["EVENTS_URI", "INBOX_URI", "Notifier", "affected_uris", "chat_uris"]
 
@@ -79,7 +80,7 @@ class Notifier:
                     if subscribers is not None:
                         subscribers.pop(key, None)
 
-    async def follow(self, store: EventStore, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def follow(self, store: EventLog, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Publish the URIs each batch of newly stored events affects (also other processes' writes)."""
         after: int | None = None
         started = False

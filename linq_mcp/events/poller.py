@@ -28,8 +28,9 @@ import anyio
 
 from linq_mcp.api.client import ApiRequest, LinqClient
 from linq_mcp.api.errors import LinqMCPError, RateLimitError
+from linq_mcp.store.base import EventLog
 
-from ..webhooks import EventStore, normalise
+from ..webhooks import normalise
 
 __all__ = ["Poller", "polled_event_id"]
 
@@ -137,7 +138,7 @@ def _reaction_data(r: Mapping[str, Any], m: Mapping[str, Any], chat_id: str) -> 
 class Poller:
     """One polling loop over one account; ``run`` forever, or ``poll_once`` for a round."""
 
-    def __init__(self, client: LinqClient, store: EventStore, interval: float) -> None:
+    def __init__(self, client: LinqClient, store: EventLog, interval: float) -> None:
         self.client = client
         self.store = store
         self.interval = max(0.05, float(interval))

@@ -7,7 +7,8 @@ Events reach the store by one or more of:
 - HTTP transport: ``POST /webhooks/linq`` on the MCP server (``runtime.http_routes``);
 - stdio with ``--webhooks-port N``: the receiver alone on 127.0.0.1:N;
 - ``--poll-interval S``: the polling fallback;
-- another process (``linq-mcp webhooks serve``) writing the same database file.
+- another process (``linq-mcp webhooks serve``, or another replica) writing the same store;
+  its events wake this one's subscribers too (``linq_mcp.store``).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from starlette.applications import Starlette
 from linq_mcp.api.client import ApiRequest, LinqClient
 from linq_mcp.api.errors import LinqMCPError
 from linq_mcp.config.redact import register_secret
-from linq_mcp.server.hosted import StoreCheck
+from linq_mcp.store.base import Store
 
-from ..webhooks import EventStore, WebhookReceiver
+from ..webhooks import WebhookReceiver
 from .hub import EventHub
 from .notify import INBOX_URI
 from .poller import Poller
@@ -148,24 +149,15 @@ def _inbox_follows_mark_chat_read(hub: EventHub) -> Any:
     return observe
 
 
-def _store_check(store: EventStore) -> StoreCheck:
-    """/healthz and /readyz ask the store itself: a read that fails means requests would fail too."""
-
-    async def check() -> dict[str, Any]:
-        await store.latest_seq()
-        return {"kind": "sqlite", "ok": True}
-
-    return check
-
-
 @contextlib.asynccontextmanager
-async def wire(runtime: Runtime, db_path: Path) -> AsyncIterator[EventHub]:
-    """Open the store and register everything; background work lives while the context does."""
+async def wire(runtime: Runtime, shared: Store, db_path: Path) -> AsyncIterator[EventHub]:
+    """Register everything on the opened store; background work lives while the context does.
+
+    ``db_path`` locates the webhook secrets file (beside the SQLite file, whichever store is used).
+    """
     settings = runtime.settings
-    store = EventStore(db_path)
-    await store.open()
-    hub = EventHub(runtime=runtime, store=store)
-    runtime.store_check = _store_check(store)
+    store = shared.events
+    hub = EventHub(runtime=runtime, store=store, shared=shared)
     runtime.handler_factories.update(handler_factories(hub))
     for tool in event_tools(hub):
         runtime.add_tool(tool)
@@ -194,10 +186,9 @@ async def wire(runtime: Runtime, db_path: Path) -> AsyncIterator[EventHub]:
             if settings.poll_interval:
                 poller = Poller(runtime.client, store, settings.poll_interval)
                 hub.info["poller"] = poller
-                tg.start_soon(poller.run)
+                tg.start_soon(shared.lead, "poller", poller.run)  # one poller across the store's processes
             yield hub
             tg.cancel_scope.cancel()
     finally:
         if sandbox is not None:
             sandbox.webhook_transport = None
-        await store.aclose()

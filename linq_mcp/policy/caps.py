@@ -1,7 +1,7 @@
 """Send caps over sliding windows: overall per minute/hour/day, and per recipient per hour.
 
 A send counts from the moment it is allowed: ``Policy`` checks the caps and holds a
-slot for the send (``PolicyStore.hold``) in one database transaction, so parallel
+slot for the send (``PolicyTx.hold``) in one atomic step of the store, so parallel
 calls — in this process or in another one on the same database — cannot all pass the
 check. A hold lapses after ``RESERVATION_SECONDS`` if nobody records or releases it
 (a crashed process over-counts briefly, never under-counts).
@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from linq_mcp.policy.config import SafetyConfig
 from linq_mcp.policy.decision import Refused
-from linq_mcp.policy.store import DAY_SECONDS, PolicyStore
+from linq_mcp.policy.store import DAY_SECONDS
+from linq_mcp.store.base import PolicyTx
 
 RESERVATION_SECONDS = 120.0
 _WINDOWS: tuple[tuple[str, float, str], ...] = (
@@ -24,8 +25,8 @@ _WINDOWS: tuple[tuple[str, float, str], ...] = (
 )
 
 
-def check_caps(config: SafetyConfig, store: PolicyStore, handles: Sequence[str], now: float) -> Refused | None:
-    """Refuse if one more send to ``handles`` would exceed any cap (run inside ``store.transaction()``)."""
+def check_caps(config: SafetyConfig, store: PolicyTx, handles: Sequence[str], now: float) -> Refused | None:
+    """Refuse if one more send to ``handles`` would exceed any cap (run inside ``PolicyState.atomically``)."""
     day = store.send_times(now - DAY_SECONDS, now)
     for key, window, unit in _WINDOWS:
         limit: int = getattr(config, key)

@@ -14,18 +14,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
-
 from linq_mcp.policy.caps import RESERVATION_SECONDS, check_caps
 from linq_mcp.policy.config import SafetyConfig, describe
 from linq_mcp.policy.confirm import mint_token, verify_token
 from linq_mcp.policy.decision import Allowed, ConfirmationRequired, Decision, Refused
-from linq_mcp.policy.declines import Declines
+from linq_mcp.policy.declines import DECLINE_TTL_SECONDS, call_key
 from linq_mcp.policy.handles import first_match, normalize_handle
 from linq_mcp.policy.lockdown import redact_inbound, visible_text
 from linq_mcp.policy.previews import confirmation_prompt, preview
 from linq_mcp.policy.reach import GATED_EFFECTS, ToolReach, direct_handles, participant_handles, tool_reach
 from linq_mcp.policy.store import PolicyStore
+from linq_mcp.store.base import PolicyState, PolicyTx
 
 _NO_WAY_TO_ASK = (
     "{why} This client cannot ask the person (it does not support elicitation), and the operator set "
@@ -35,12 +34,16 @@ _NO_WAY_TO_ASK = (
 
 
 class Policy:
-    """The safety policy in force for one server, backed by the shared database."""
+    """The safety policy in force for one server, backed by the shared store.
+
+    ``db`` is the store's ``PolicyState`` (SQLite or PostgreSQL), or a SQLite path or
+    connection, for which the policy opens (and later closes) its own.
+    """
 
     def __init__(
         self,
         config: SafetyConfig,
-        db: str | Path | sqlite3.Connection,
+        db: str | Path | sqlite3.Connection | PolicyState,
         *,
         clock: Callable[[], float] = time.time,
         token_key: bytes | None = None,
@@ -48,15 +51,20 @@ class Policy:
         config.validate()
         self.config = config
         self._clock = clock
-        self._store = PolicyStore(db)
-        # confirm_tokens are signed with the server secret (linq_mcp.config.secret) when given, so every
-        # process on the machine agrees; else with the database's own secret
-        self._token_key = token_key or self._store.secret
-        self._declines = Declines(db, self._token_key)
+        self._owned = isinstance(db, str | Path | sqlite3.Connection)
+        self._state: PolicyState = PolicyStore(db) if isinstance(db, str | Path | sqlite3.Connection) else db
+        # confirm_tokens are signed with the server secret (linq_mcp.secret) when given, so every
+        # process agrees; else with the store's own secret
+        self._token_key = token_key or self._state.secret
+
+    @property
+    def state_secret(self) -> bytes:
+        """The store's secret (keys the handle hashes): registered for redaction by the app."""
+        return self._state.secret
 
     def close(self) -> None:
-        self._declines.close()
-        self._store.close()
+        if self._owned:
+            self._state.close()
 
     # ---- before the call -----------------------------------------------------------
 
@@ -101,16 +109,10 @@ class Policy:
             presented = answered_token  # no token path: only the person's answer counts
         else:
             presented = answered_token or args.get("confirm_token")
-        return await anyio.to_thread.run_sync(
-            self._check_locked,
-            tool,
-            reach,
-            args,
-            reached,
-            dry_run,
-            confirm_supported,
-            idempotency_key,
-            presented,
+        return await self._state.atomically(  # the clock is read inside: after any wait for the lock
+            lambda tx: self._decide(
+                tx, self._clock(), tool, reach, args, reached, dry_run, confirm_supported, idempotency_key, presented
+            )
         )
 
     def _resolve(
@@ -195,8 +197,10 @@ class Policy:
             "Use fewer recipients, or ask the operator to raise max_group_size.",
         )
 
-    def _check_locked(
+    def _decide(
         self,
+        store: PolicyTx,
+        now: float,
         tool: str,
         reach: ToolReach,
         args: Mapping[str, Any],
@@ -206,70 +210,68 @@ class Policy:
         idempotency_key: str | None,
         presented: str | None = None,
     ) -> Decision:
-        """Caps, confirmation, reservation: one transaction, atomic across every process on the database."""
-        store, now = self._store, self._clock()
-        with store.lock, store.transaction():
-            send_key = store.send_key(tool, idempotency_key, reached) if reach.sends and idempotency_key else None
-            earlier = store.find_send(send_key) if send_key is not None else None
-            if reach.sends and earlier is None:  # a retry of a counted send is not another send
-                refusal = check_caps(self.config, store, reached, now)
-                if refusal is not None:
-                    return refusal
-            why = self._confirmation_reason(reach, reached)
-            consumed, token = False, None
-            token_path = not confirm_supported and self.config.confirm_fallback == "token"
-            if why is not None:
-                if dry_run:
-                    token = mint_token(self._token_key, tool, args, now)[0] if token_path else None
-                elif presented is None:
-                    if not confirm_supported and not token_path:
-                        return Refused("confirm_fallback", _NO_WAY_TO_ASK.format(why=why))
-                    token, expires = mint_token(self._token_key, tool, args, now)
-                    return ConfirmationRequired(
-                        tool=tool,
-                        reached=reached,
-                        token=token,
-                        expires_at=expires,
-                        preview=preview(tool, args, reached),
-                        prompt=confirmation_prompt(tool, args, reached),
-                        reason=why,
-                        via="elicitation" if confirm_supported else "token",
-                    )
-                else:
-                    checked = verify_token(self._token_key, tool, args, presented, now)
-                    if checked.problem is not None or checked.nonce is None:
-                        return Refused("confirm_token", checked.problem or "confirm_token is not valid.")
-                    if not store.spend_nonce(checked.nonce, checked.expires_at):
-                        return Refused(
-                            "confirm_token",
-                            "confirm_token was already used; each confirmation allows one call. "
-                            "Call again without confirm_token to get a new preview.",
-                        )
-                    consumed = True
+        """Caps, confirmation, reservation: one atomic step across every process on the store."""
+        send_key = store.send_key(tool, idempotency_key, reached) if reach.sends and idempotency_key else None
+        earlier = store.find_send(send_key) if send_key is not None else None
+        if reach.sends and earlier is None:  # a retry of a counted send is not another send
+            refusal = check_caps(self.config, store, reached, now)
+            if refusal is not None:
+                return refusal
+        why = self._confirmation_reason(store, reach, reached)
+        consumed, token = False, None
+        token_path = not confirm_supported and self.config.confirm_fallback == "token"
+        if why is not None:
             if dry_run:
-                return Allowed(tool, reached, dry_run=True, confirm_token=token, needs_confirmation=why is not None)
-            rid = None
-            if reach.sends and earlier is not None:
-                store.hold_again(earlier, now, now + RESERVATION_SECONDS)
-                rid = earlier
-            elif reach.sends:
-                rid = store.hold(now, now + RESERVATION_SECONDS, reached, send_key)
-            return Allowed(
-                tool,
-                reached,
-                record=reach.sends or reach.confirms,
-                token_consumed=consumed,
-                reservation=rid,
-                reservation_reused=earlier is not None,
-                send_key=send_key,
-            )
+                token = mint_token(self._token_key, tool, args, now)[0] if token_path else None
+            elif presented is None:
+                if not confirm_supported and not token_path:
+                    return Refused("confirm_fallback", _NO_WAY_TO_ASK.format(why=why))
+                token, expires = mint_token(self._token_key, tool, args, now)
+                return ConfirmationRequired(
+                    tool=tool,
+                    reached=reached,
+                    token=token,
+                    expires_at=expires,
+                    preview=preview(tool, args, reached),
+                    prompt=confirmation_prompt(tool, args, reached),
+                    reason=why,
+                    via="elicitation" if confirm_supported else "token",
+                )
+            else:
+                checked = verify_token(self._token_key, tool, args, presented, now)
+                if checked.problem is not None or checked.nonce is None:
+                    return Refused("confirm_token", checked.problem or "confirm_token is not valid.")
+                if not store.spend_nonce(checked.nonce, checked.expires_at):
+                    return Refused(
+                        "confirm_token",
+                        "confirm_token was already used; each confirmation allows one call. "
+                        "Call again without confirm_token to get a new preview.",
+                    )
+                consumed = True
+        if dry_run:
+            return Allowed(tool, reached, dry_run=True, confirm_token=token, needs_confirmation=why is not None)
+        rid = None
+        if reach.sends and earlier is not None:
+            store.hold_again(earlier, now, now + RESERVATION_SECONDS)
+            rid = earlier
+        elif reach.sends:
+            rid = store.hold(now, now + RESERVATION_SECONDS, reached, send_key)
+        return Allowed(
+            tool,
+            reached,
+            record=reach.sends or reach.confirms,
+            token_consumed=consumed,
+            reservation=rid,
+            reservation_reused=earlier is not None,
+            send_key=send_key,
+        )
 
-    def _confirmation_reason(self, reach: ToolReach, reached: tuple[str, ...]) -> str | None:
+    def _confirmation_reason(self, store: PolicyTx, reach: ToolReach, reached: tuple[str, ...]) -> str | None:
         if not reach.confirms or not reached or self.config.confirm == "never":
             return None
         if self.config.confirm == "always":
             return "Every send needs the person's confirmation (confirm = always)."
-        unknown = self._store.unknown(reached)
+        unknown = store.unknown(reached)
         if not unknown:
             return None
         return f"First contact with {', '.join(unknown)} needs the person's confirmation (confirm = first_contact)."
@@ -278,11 +280,12 @@ class Policy:
 
     async def declined_at(self, tool: str, args: Mapping[str, Any]) -> float | None:
         """When the person declined exactly this call, if that was within ``DECLINE_TTL_SECONDS``."""
-        return await anyio.to_thread.run_sync(self._declines.declined_at, tool, args, self._clock())
+        return await self._state.declined_at(call_key(self._token_key, tool, args), self._clock() - DECLINE_TTL_SECONDS)
 
     async def record_decline(self, tool: str, args: Mapping[str, Any]) -> None:
         """The person said no to this exact call: it stays declined, whoever asks again."""
-        await anyio.to_thread.run_sync(self._declines.remember, tool, args, self._clock())
+        now = self._clock()
+        await self._state.remember_decline(call_key(self._token_key, tool, args), now, now - DECLINE_TTL_SECONDS)
 
     def canonical_handles(self, tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
         """The handle arguments of an allowed call, spelled as the policy checked them.
@@ -323,13 +326,7 @@ class Policy:
         handles = tuple(normalize_handle(h, self.config.default_region) or h for h in reached_handles)
         counts = bool(reach and reach.sends)
 
-        def work() -> None:
-            with self._store.lock:
-                self._store.record(
-                    self._clock(), handles, counts_as_send=counts, send_id=reservation, send_key=send_key
-                )
-
-        await anyio.to_thread.run_sync(work)
+        await self._state.record(self._clock(), handles, counts_as_send=counts, send_id=reservation, send_key=send_key)
 
     async def release(self, decision: Allowed) -> None:
         """The allowed call definitely failed: its held send stops counting (nothing is recorded).
@@ -338,13 +335,7 @@ class Policy:
         call may have gone out."""
         if decision.reservation is None or decision.reservation_reused:
             return
-        reservation = decision.reservation
-
-        def work() -> None:
-            with self._store.lock:
-                self._store.release(reservation)
-
-        await anyio.to_thread.run_sync(work)
+        await self._state.release(decision.reservation)
 
     # ---- inbound and description ---------------------------------------------------
 

@@ -1,31 +1,36 @@
-"""The policy's durable state in the shared SQLite database.
+"""The policy's durable state in the shared SQLite database (``PolicyState`` on SQLite).
 
 Sends (for the sliding-window caps), known contacts (for first-contact confirmation),
-spent confirmation nonces and the server secret that signs tokens. Handles are stored
-only as keyed hashes (HMAC with that secret), so the database holds no contact list.
-All methods block; ``Policy`` calls them from a worker thread under one lock.
+spent confirmation nonces, remembered declines and the server secret that signs tokens.
+Handles are stored only as keyed hashes (HMAC with that secret), so the database holds
+no contact list. The ``PolicyTx`` methods block; ``atomically`` runs them in a worker
+thread under one lock and one transaction.
 
 A send is a row in ``policy_sends`` from the moment it is allowed: first *held*
 (``held_until`` set: counted until then, so a crashed process over-counts briefly and
 never under-counts), then *recorded* (``held_until`` NULL) or deleted when it failed.
 Several processes share one database, so checking the caps and holding the slot happen
-in one ``BEGIN IMMEDIATE`` transaction (``Policy`` wraps them in ``transaction()``),
+in one ``BEGIN IMMEDIATE`` transaction (``atomically``),
 never in process memory. ``send_key`` (a keyed hash of the tool, the caller's
 idempotency key and the recipients) makes a retry of the same send reuse its row.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
+
+import anyio.to_thread
 
 from linq_mcp.store import db
+from linq_mcp.store.base import PolicyTx, handle_key, send_identity
+
+T = TypeVar("T")
 
 DAY_SECONDS = 86_400.0
 
@@ -51,6 +56,10 @@ CREATE TABLE IF NOT EXISTS policy_known_contacts (
 CREATE TABLE IF NOT EXISTS policy_used_nonces (
     nonce TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS policy_declines (
+    call_key TEXT PRIMARY KEY,
+    declined_at REAL NOT NULL
 );
 """
 
@@ -96,14 +105,68 @@ class PolicyStore:
 
     def key(self, handle: str) -> str:
         """A stable, non-reversible key for a canonical handle."""
-        return hmac.new(self.secret, b"handle\0" + handle.encode(), hashlib.sha256).hexdigest()[:32]
+        return handle_key(self.secret, handle)
 
     def send_key(self, tool: str, idempotency_key: str, handles: Iterable[str]) -> str:
         """One send's identity: the same tool, key and recipients are the same send."""
-        text = "\0".join([tool, idempotency_key, *sorted(handles)])
-        return hmac.new(self.secret, b"send\0" + text.encode(), hashlib.sha256).hexdigest()[:32]
+        return send_identity(self.secret, tool, idempotency_key, handles)
 
-    # ---- caps (call inside ``transaction()``) ---------------------------------------------
+    # ---- the PolicyState interface ----------------------------------------------------
+
+    def _locked(self, fn: Callable[[PolicyTx], T]) -> T:
+        with self.lock, self._transaction():
+            return fn(self)
+
+    async def atomically(self, fn: Callable[[PolicyTx], T]) -> T:
+        """``fn`` in one ``BEGIN IMMEDIATE`` transaction: atomic across every process on the file."""
+        return await anyio.to_thread.run_sync(self._locked, fn)
+
+    async def record(
+        self,
+        at: float,
+        handles: Sequence[str],
+        *,
+        counts_as_send: bool,
+        send_id: int | None = None,
+        send_key: str | None = None,
+    ) -> None:
+        def work() -> None:
+            with self.lock:
+                self.settle(at, handles, counts_as_send=counts_as_send, send_id=send_id, send_key=send_key)
+
+        await anyio.to_thread.run_sync(work)
+
+    async def release(self, send_id: int) -> None:
+        def work() -> None:
+            with self.lock:
+                self.release_sync(send_id)
+
+        await anyio.to_thread.run_sync(work)
+
+    async def remember_decline(self, call_key: str, now: float, forget_before: float) -> None:
+        def work() -> None:
+            with self.lock, self._transaction():
+                self._conn.execute(
+                    "INSERT INTO policy_declines (call_key, declined_at) VALUES (?, ?) "
+                    "ON CONFLICT (call_key) DO UPDATE SET declined_at = excluded.declined_at",
+                    (call_key, now),
+                )
+                self._conn.execute("DELETE FROM policy_declines WHERE declined_at < ?", (forget_before,))
+
+        await anyio.to_thread.run_sync(work)
+
+    async def declined_at(self, call_key: str, since: float) -> float | None:
+        def work() -> float | None:
+            with self.lock:
+                row = self._conn.execute(
+                    "SELECT declined_at FROM policy_declines WHERE call_key = ? AND declined_at >= ?",
+                    (call_key, since),
+                ).fetchone()
+            return float(row[0]) if row is not None else None
+
+        return await anyio.to_thread.run_sync(work)
+
+    # ---- caps (call inside ``atomically``) ------------------------------------------------
 
     def send_times(self, since: float, now: float) -> list[float]:
         """Times of sends counted at ``now`` (recorded, or held and not lapsed) after ``since``."""
@@ -148,7 +211,7 @@ class PolicyStore:
         )
         return send_id
 
-    def record(
+    def settle(
         self,
         at: float,
         handles: Iterable[str],
@@ -180,7 +243,7 @@ class PolicyStore:
             )
             self._prune(at)
 
-    def release(self, send_id: int) -> None:
+    def release_sync(self, send_id: int) -> None:
         """A held send that definitely did not go out stops counting."""
         with self._transaction():
             deleted = self._conn.execute(
@@ -216,12 +279,6 @@ class PolicyStore:
         except sqlite3.IntegrityError:
             return False
         return True
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One atomic step against every process sharing the database (hold ``lock`` too)."""
-        with self._transaction():
-            yield
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -28,6 +28,7 @@ from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig, describe
 from linq_mcp.server.prompts import handler_factories as prompt_handlers
 from linq_mcp.server.runtime import Runtime, exposed_names, open_runtime, require_api_key, tool_infos
+from linq_mcp.store import open_store
 from linq_mcp.tools.catalog import load_catalog
 
 if TYPE_CHECKING:
@@ -104,17 +105,20 @@ async def assembled(settings: Settings, *, sandbox: object | None = None) -> Asy
         db_path = database_path(settings)
         secret = await anyio.to_thread.run_sync(server_secret, settings)
         register_secret(secret)  # the server secret behind confirm tokens and sealed requestState
-        policy = Policy(safety, db_path, token_key=derive(secret, "confirm-token"))
-        register_secret(getattr(getattr(policy, "_store", None), "secret", None))  # keys handle hashes
+        store = await open_store(settings.store_url, db_path)
         try:
+            runtime.store = store
+            runtime.runner.ledger = store.ledger
+            policy = Policy(safety, store.policy, token_key=derive(secret, "confirm-token"))
+            register_secret(policy.state_secret)  # keys handle hashes
             runtime.runner.guard = SafetyGuard(policy, runtime.catalog, runtime.client)
             runtime.policy_description = policy.describe()
             runtime.handler_factories.update(prompt_handlers())
-            async with wire_events(runtime, db_path):
+            async with wire_events(runtime, store, db_path):
                 runtime.compute_exposed()
                 yield runtime
         finally:
-            policy.close()
+            await store.aclose()
 
 
 class OnDemand:
@@ -180,6 +184,8 @@ async def run_server(settings: Settings) -> None:
             await serve_http(runtime)
         return
     shown = surface(settings)  # bad settings fail here, before serving, as they always have
+    if settings.store_url:  # a shared store that cannot be reached is a start-up error, not a later one
+        await (await open_store(settings.store_url, database_path(settings))).aclose()
     opener = OnDemand(settings)
     async with anyio.create_task_group() as tg:
         tg.start_soon(opener.run)

@@ -8,35 +8,34 @@ server secret, and that key must be the same everywhere. A per-machine secret fi
 minted on one replica unknown to the next, so a hosted replica refuses to start
 without ``LINQ_MCP_SECRET``.
 
-Readiness is a callable (:data:`StoreCheck`) supplied by whoever opened the store, so
-the HTTP layer reports the store's state without knowing which store it is.
+Readiness asks the store itself (``Store.health()``, a cheap round trip), so the HTTP layer
+reports the store's state without knowing which store it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from linq_mcp.config.settings import Settings, SettingsError
 
+if TYPE_CHECKING:
+    from linq_mcp.store.base import Store
+
 __all__ = [
     "PROBE_TIMEOUT",
     "HostedSecretMissing",
-    "StoreCheck",
     "check_hosted",
     "is_hosted",
     "probe",
+    "roles",
     "shared_store_url",
 ]
 
 # Seconds a readiness probe waits for the store before calling it unreachable: less than
 # the usual load-balancer probe timeout, so a hung database reads as "down", not as a hang.
 PROBE_TIMEOUT = 2.0
-
-# What a store reports about itself: {"kind": "sqlite"|"postgresql", "ok": bool, ...}.
-StoreCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class HostedSecretMissing(SettingsError):
@@ -45,8 +44,7 @@ class HostedSecretMissing(SettingsError):
 
 def shared_store_url(settings: Settings) -> str | None:
     """The shared (PostgreSQL) store's URL, when one is configured."""
-    url = getattr(settings, "store_url", None)
-    return str(url) if url else None
+    return settings.store_url or None
 
 
 def is_hosted(settings: Settings) -> bool:
@@ -72,17 +70,25 @@ def check_hosted(settings: Settings) -> None:
         )
 
 
-async def probe(check: StoreCheck | None, timeout: float | None = None) -> dict[str, Any]:
-    """The store's state, never raising: an exception or a timeout reads as ``ok: false``."""
+async def probe(store: Store | None, timeout: float | None = None) -> dict[str, Any]:
+    """The store's state, never raising: an error or a timeout reads as ``ok: false``.
+
+    The reason is named by its kind only: the probes answer without authentication.
+    """
     timeout = PROBE_TIMEOUT if timeout is None else timeout
-    if check is None:
+    if store is None:
         return {"kind": "none", "ok": True}
+    state: dict[str, Any] = {"kind": store.kind, "ok": True}
     try:
         with anyio.fail_after(timeout):
-            state = dict(await check())
+            await store.health()
     except TimeoutError:
-        return {"ok": False, "error": f"no answer within {timeout:g} s"}
+        state.update(ok=False, error=f"no answer within {timeout:g} s")
     except Exception as exc:  # the probe reports; it never takes the server down
-        return {"ok": False, "error": type(exc).__name__}
-    state.setdefault("ok", True)
+        state.update(ok=False, error=type(exc).__name__)
     return state
+
+
+def roles(store: Store | None) -> list[str]:
+    """The roles this process holds (e.g. ``poller``): which replica polls, for operators and tests."""
+    return sorted(getattr(store, "roles", ()))

@@ -25,6 +25,7 @@ from linq_mcp.tools.inventory import ToolInfo, select
 if TYPE_CHECKING:
     from linq_mcp.api.client import LinqClient
     from linq_mcp.sandbox.app import Sandbox
+    from linq_mcp.store.base import Store
     from linq_mcp.tools.runner import ToolRunner
 
 log = logging.getLogger("linq_mcp")
@@ -68,8 +69,8 @@ class Runtime:
     policy_description: str | None = None
     # Starlette routes the HTTP transport mounts before ``/`` (e.g. the webhook receiver).
     http_routes: list[Any] = field(default_factory=list)
-    # Reports the store's state for /healthz and /readyz (set by whoever opened the store).
-    store_check: Callable[[], Awaitable[dict[str, Any]]] | None = None
+    # The shared state (events, policy, ledger; SQLite or PostgreSQL), once assembled: ``health()``.
+    store: Store | None = None
 
     def server_handlers(self) -> dict[str, Any]:
         return {name: factory(self) for name, factory in self.handler_factories.items()}

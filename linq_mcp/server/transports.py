@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from linq_mcp import __version__
 from linq_mcp.config.redact import redact_logs, register_secret
 from linq_mcp.server.handlers import Surface, build_deferred_server, build_server
-from linq_mcp.server.hosted import probe
+from linq_mcp.server.hosted import probe, roles
 from linq_mcp.server.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -170,12 +170,13 @@ def create_http_app(
             "version": __version__,
             "mode": runtime.mode,
             "tools": len(runtime.exposed),
-            "store": await probe(runtime.store_check),
+            "store": await probe(runtime.store),
+            "roles": roles(runtime.store),
         }
         return Response(json.dumps(body), media_type="application/json")
 
     async def readyz(request: Request) -> Response:
-        store = await probe(runtime.store_check)
+        store = await probe(runtime.store)
         body = {"ready": bool(store["ok"]), "store": store}
         return Response(json.dumps(body), status_code=200 if store["ok"] else 503, media_type="application/json")
 

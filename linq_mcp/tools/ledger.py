@@ -16,10 +16,11 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-State = Literal["pending", "done", "unknown"]
+from linq_mcp.store.base import KeyReused, LedgerEntry, LedgerState
+
+__all__ = ["KeyReused", "SendLedger", "fingerprint"]
 
 _IGNORED_ARGS = frozenset({"idempotency_key", "confirm_token", "dry_run"})
 
@@ -31,27 +32,19 @@ def fingerprint(tool: str, args: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass
-class Entry:
-    fingerprint: str
-    state: State
-    result: dict[str, Any] | None
-    at: float
-
-
-class KeyReused(Exception):
-    """The key was used before for a different call."""
-
-
 class SendLedger:
-    """Bounded, in-process memory of recent keyed sends (LRU by insertion)."""
+    """Bounded, in-process memory of recent keyed sends (LRU by insertion).
+
+    The ``Ledger`` of a runner on its own (tests, embedding); a served runtime uses its
+    store's ledger instead, which every process on the store shares.
+    """
 
     def __init__(self, max_entries: int = 10_000, ttl: float = 24 * 3600) -> None:
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._entries: OrderedDict[str, LedgerEntry] = OrderedDict()
         self.max_entries = max_entries
         self.ttl = ttl
 
-    def lookup(self, key: str, fp: str) -> Entry | None:
+    def _live(self, key: str, fp: str) -> LedgerEntry | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -62,11 +55,24 @@ class SendLedger:
             raise KeyReused(key)
         return entry
 
-    def record(self, key: str, fp: str, state: State, result: dict[str, Any] | None = None) -> None:
-        self._entries[key] = Entry(fp, state, result, time.time())
+    async def lookup(self, key: str, fp: str) -> LedgerEntry | None:
+        return self._live(key, fp)
+
+    async def begin(self, key: str, fp: str) -> LedgerEntry | None:
+        entry = self._live(key, fp)
+        if entry is not None:
+            return entry
+        self._put(key, LedgerEntry(fp, "pending", None, time.time()))
+        return None
+
+    async def record(self, key: str, fp: str, state: LedgerState, result: dict[str, Any] | None = None) -> None:
+        self._put(key, LedgerEntry(fp, state, result, time.time()))
+
+    def _put(self, key: str, entry: LedgerEntry) -> None:
+        self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def forget(self, key: str) -> None:
+    async def forget(self, key: str) -> None:
         self._entries.pop(key, None)

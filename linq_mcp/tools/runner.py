@@ -19,6 +19,7 @@ import anyio
 
 from linq_mcp.api.errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
 from linq_mcp.api.wire import wire_problems
+from linq_mcp.store.base import Ledger, LedgerEntry
 from linq_mcp.tools.catalog import Catalog, Operation
 from linq_mcp.tools.dialect import NO_ARGUMENTS
 from linq_mcp.tools.ledger import KeyReused, SendLedger, fingerprint
@@ -97,7 +98,7 @@ def new_idempotency_key() -> str:
 class ToolRunner:
     catalog: Catalog
     client: LinqClient
-    ledger: SendLedger = field(default_factory=SendLedger)
+    ledger: Ledger = field(default_factory=SendLedger)  # the store's shared ledger when served
     guard: Guard | None = None
     # Told about every successful API call (tool, arguments, result); e.g. the events layer
     # clears a chat's inbox when mark_chat_read succeeds. Their failures are only logged.
@@ -128,7 +129,7 @@ class ToolRunner:
             if op.sends:
                 key = args.get("idempotency_key") or _nested_key(op, args) or new_idempotency_key()
             if key is not None and not args.get("dry_run"):
-                replay = self._check_ledger(op, key, args)
+                replay = await self._check_ledger(op, key, args)
                 if replay is not None:
                     return replay
             settlement: Settlement | None = None
@@ -170,11 +171,13 @@ class ToolRunner:
                 )
             return self._error(op, exc, key)
 
-    def _check_ledger(self, op: Operation, key: str, args: dict[str, Any]) -> ToolResult | None:
-        fp = fingerprint(op.tool, args)
-        entry = self.ledger.lookup(key, fp)  # raises KeyReused
-        if entry is None:
-            return None
+    async def _check_ledger(self, op: Operation, key: str, args: dict[str, Any]) -> ToolResult | None:
+        entry = await self.ledger.lookup(key, fingerprint(op.tool, args))  # raises KeyReused
+        return None if entry is None else self._replay(op, key, entry)
+
+    @staticmethod
+    def _replay(op: Operation, key: str, entry: LedgerEntry) -> ToolResult | None:
+        """What an earlier call with this key means for this one: its result, a refusal, or go ahead."""
         if entry.state == "done" and entry.result is not None:
             return ToolResult({**entry.result, "replayed": True})
         if op.idempotency != "none":
@@ -203,7 +206,11 @@ class ToolRunner:
         call = op.build_call(api_args, key)
         fp = fingerprint(op.tool, args) if key is not None else ""
         if key is not None:
-            self.ledger.record(key, fp, "pending")
+            # Claimed atomically: a twin call (here or on another replica) since the check is seen now.
+            earlier = await self.ledger.begin(key, fp)
+            replay = self._replay(op, key, earlier) if earlier is not None else None
+            if replay is not None:
+                return replay
         request = ApiRequest(
             method=call.method,
             path=call.path,
@@ -216,15 +223,16 @@ class ToolRunner:
             response = await self.client.send(request)
         except OutcomeUnknownError:
             if key is not None:
-                self.ledger.record(key, fp, "unknown")
+                await self.ledger.record(key, fp, "unknown")
             raise
         except anyio.get_cancelled_exc_class():
             if key is not None:
-                self.ledger.record(key, fp, "unknown")  # cancelled in flight: Linq may have it
+                with anyio.CancelScope(shield=True):  # cancelled in flight: Linq may have it
+                    await self.ledger.record(key, fp, "unknown")
             raise
         except Exception:
             if key is not None:
-                self.ledger.forget(key)  # a definite failure: nothing was sent
+                await self.ledger.forget(key)  # a definite failure: nothing was sent
             raise
         body = response.body
         structured: dict[str, Any] = dict(body) if isinstance(body, dict) else {"status": "ok"}
@@ -234,7 +242,10 @@ class ToolRunner:
             structured = await self.guard.filter_result(op.tool, structured)
         if key is not None:
             structured["idempotency_key"] = key
-            self.ledger.record(key, fp, "done", structured)
+            try:  # it went out: a ledger that cannot write now must not turn the send into an error
+                await self.ledger.record(key, fp, "done", structured)
+            except Exception as exc:
+                log.warning("send ledger: recording %s failed: %s", op.tool, type(exc).__name__)
         for observer in self.observers:
             try:
                 await observer(op.tool, api_args, structured)

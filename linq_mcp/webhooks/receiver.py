@@ -7,7 +7,7 @@ Order matters and is deliberate:
 3. JSON and envelope shape (400): strict UTF-8 JSON (no ``NaN``, no overflowing numbers),
    at most ``MAX_DEPTH`` levels deep, and storable as text. A signed body that is none of
    these is a 400 (Linq drops it) that stores nothing, never a 500 (Linq would retry forever);
-4. ``EventStore.add`` - returns after the commit, so a 2xx means the event is durable.
+4. ``EventLog.add`` (SQLite or PostgreSQL) - returns after the commit, so a 2xx means the event is durable.
 
 Linq retries 5xx/timeouts and drops on other 4xx, so a duplicate (same ``event_id``) or a
 replayed delivery (same ``webhook-id``) answers 200 and changes nothing. Rejections are
@@ -30,8 +30,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from ..store.base import EventLog
 from .events import InvalidEventError, normalise
-from .store import EventStore
 from .verify import DEFAULT_TOLERANCE, WebhookVerificationError, WebhookVerifier
 
 __all__ = ["DEFAULT_PATH", "ReceiverStats", "WebhookReceiver", "create_receiver_app"]
@@ -89,7 +89,7 @@ class WebhookReceiver:
 
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
         secrets: Sequence[str],
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY,
@@ -245,7 +245,7 @@ class _AsgiEndpoint:
 
 
 def create_receiver_app(
-    store: EventStore,
+    store: EventLog,
     secrets: Sequence[str],
     *,
     path: str = DEFAULT_PATH,

@@ -16,10 +16,8 @@ Why it looks like this:
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import contextlib
-import functools
 import json
 import queue
 import sqlite3
@@ -29,13 +27,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
 
 from linq_mcp.config import paths
 from linq_mcp.store import db
+from linq_mcp.store.eventsql import COLUMNS, list_filter, read_filter
+from linq_mcp.store.fanout import MAX_BATCH, Job, Listener, Subscription, complete, wait_for
 
 from .conversation import Conversation, merge_conversation
 from .events import Event, EventSource, event_from_json
@@ -98,95 +98,8 @@ def _insert_sql(rows: int) -> str:
 
 
 _INSERT_SQL = {n: _insert_sql(n) for n in _CHUNKS}
-_COLUMNS = "seq, received_at, source, event_json, raw_json"
 _CHECKPOINT_ROWS = 500  # ask the checkpointer to run after this many new rows
-_MAX_BATCH = 1000
 CLOSE_TIMEOUT = 5.0  # seconds aclose waits for the writer to finish the queue
-
-
-# --- loop wake-ups from other threads ------------------------------------------------------
-
-Soon = Callable[[Callable[[], None]], Any]
-
-
-def _current_soon() -> Soon:
-    """A thread-safe "run this on my event loop soon" for the calling task's loop."""
-    try:
-        return asyncio.get_running_loop().call_soon_threadsafe
-    except RuntimeError:  # pragma: no cover - not asyncio: anyio on trio
-        import trio  # only importable (and only reached) when running under trio
-
-        return cast(Soon, trio.lowlevel.current_trio_token().run_sync_soon)
-
-
-def _call_soon(soon: Soon, fn: Callable[[], None]) -> None:
-    with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
-        soon(fn)
-
-
-class _Job:
-    """One unit of work for the writer thread; the awaiting task sleeps until ``finish``.
-
-    On asyncio the wait is a bare future (cheap: this is on every delivery's path); on
-    other anyio backends an ``anyio.Event``.
-    """
-
-    __slots__ = ("soon", "_future", "_event", "params", "op", "result", "error")
-
-    def __init__(self, params: tuple[Any, ...] | None, op: Callable[[sqlite3.Connection], Any] | None) -> None:
-        self.params = params
-        self.op = op
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self._event: anyio.Event | None = None
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # pragma: no cover - trio
-            self.soon = _current_soon()
-            self._future: asyncio.Future[None] | None = None
-            self._event = anyio.Event()
-        else:
-            self.soon = loop.call_soon_threadsafe
-            self._future = loop.create_future()
-
-    def finish(self) -> None:
-        """Runs on the job's event loop."""
-        if self._future is not None:
-            if not self._future.done():
-                self._future.set_result(None)
-        elif self._event is not None:
-            self._event.set()
-
-    async def wait(self) -> None:
-        if self._future is not None:
-            await self._future
-        elif self._event is not None:
-            await self._event.wait()
-
-
-def _finish_all(jobs: list[_Job]) -> None:
-    for job in jobs:
-        job.finish()
-
-
-class _Listener:
-    """A waiter or subscriber; ``poke`` may be called from any thread."""
-
-    __slots__ = ("_soon", "_event")
-
-    def __init__(self, soon: Soon) -> None:
-        self._soon = soon
-        self._event = anyio.Event()
-
-    def poke(self) -> None:
-        _call_soon(self._soon, self._set)
-
-    def _set(self) -> None:
-        self._event.set()
-
-    async def wait(self) -> None:
-        await self._event.wait()
-        self._event = anyio.Event()
 
 
 # --- public records ---------------------------------------------------------------------------
@@ -201,45 +114,6 @@ class EventPage:
     latest_seq: int | None  # the newest seq in the store when the page was read
 
 
-class Subscription:
-    """New committed events, in batches, as an async iterator; use ``async with``."""
-
-    def __init__(self, store: EventStore, after_seq: int | None) -> None:
-        self._store = store
-        self._after = after_seq
-        self._listener: _Listener | None = None
-
-    @property
-    def cursor(self) -> int | None:
-        return self._after
-
-    async def __aenter__(self) -> Subscription:
-        self._listener = self._store._register(_Listener(_current_soon()))
-        if self._after is None:
-            self._after = await self._store.latest_seq() or 0
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._listener is not None:
-            self._store._unregister(self._listener)
-            self._listener = None
-
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> builtins.list[Event]:
-        if self._listener is None:
-            raise RuntimeError("use 'async with store.subscribe() as sub'")
-        while True:
-            if self._store.closed:
-                raise StopAsyncIteration
-            events = await self._store._after(self._after or 0, _MAX_BATCH)
-            if events:
-                self._after = events[-1].seq
-                return events
-            await self._listener.wait()
-
-
 # --- the store ---------------------------------------------------------------------------------
 
 
@@ -249,14 +123,14 @@ class EventStore:
     def __init__(self, path: str | Path | None = None, *, watch_interval: float = 0.05) -> None:
         self.path = Path(path) if path is not None else paths.default_db_path()
         self.watch_interval = watch_interval
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
         self._local = threading.local()
         self._readers: builtins.list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._interest = threading.Condition(self._lock)
-        self._listeners: set[_Listener] = set()
+        self._listeners: set[Listener] = set()
         self._known_seq = 0  # highest seq this process has announced to listeners
         self._closed = False
         self._started = False
@@ -382,23 +256,7 @@ class EventStore:
         everything: bool = False,
     ) -> int:
         """Mark inbox messages read; returns how many changed. At least one selector is required."""
-        clauses: builtins.list[str] = []
-        args: builtins.list[Any] = []
-        if event_ids is not None:
-            clauses.append(f"event_id IN ({','.join('?' * len(event_ids))})")
-            args.extend(event_ids)
-        if message_ids is not None:
-            clauses.append(f"message_id IN ({','.join('?' * len(message_ids))})")
-            args.extend(message_ids)
-        if chat_id is not None:
-            clauses.append("chat_id = ?")
-            args.append(chat_id)
-        if up_to_seq is not None:
-            clauses.append("seq <= ?")
-            args.append(up_to_seq)
-        if not clauses and not everything:
-            raise ValueError("mark_read needs event_ids, message_ids, chat_id, up_to_seq or everything=True")
-        where = " AND ".join(["inbox_state = 0", *clauses])
+        where, args = read_filter("?", event_ids, message_ids, chat_id, up_to_seq, everything)
         sql = f"UPDATE webhook_events SET inbox_state = 1 WHERE {where}"
         return int(await self._submit(None, lambda c: c.execute(sql, args).rowcount))
 
@@ -441,7 +299,7 @@ class EventStore:
         if self._closed:
             raise RuntimeError("event store is closed")
         await self.open()
-        job = _Job(params, op)
+        job = Job(params, op)
         self._queue.put(job)
         await job.wait()  # if cancelled, the write still happens; only the answer is lost
         if job.error is not None:
@@ -456,7 +314,7 @@ class EventStore:
                     return
                 jobs = [first]
                 stop = False
-                while len(jobs) < _MAX_BATCH:
+                while len(jobs) < MAX_BATCH:
                     try:
                         nxt = self._queue.get_nowait()
                     except queue.Empty:
@@ -471,12 +329,12 @@ class EventStore:
         finally:
             conn.close()
 
-    def _run_batch(self, conn: sqlite3.Connection, jobs: builtins.list[_Job]) -> None:
+    def _run_batch(self, conn: sqlite3.Connection, jobs: builtins.list[Job]) -> None:
         """One transaction for the whole batch: consecutive inserts go through one executemany."""
         top = 0  # the highest seq inserted, 0 when nothing was new
         try:
             conn.execute("BEGIN IMMEDIATE")
-            run: builtins.list[_Job] = []
+            run: builtins.list[Job] = []
             for job in jobs:
                 if job.op is None:
                     run.append(job)
@@ -497,7 +355,7 @@ class EventStore:
                 return
             jobs[0].error = exc
             jobs[0].result = None
-        self._complete(jobs)
+        complete(jobs)
         if top:
             self._announce(top)
             self._rows_since_checkpoint += len(jobs)
@@ -505,7 +363,7 @@ class EventStore:
                 self._rows_since_checkpoint = 0
                 self._checkpoint_due.set()
 
-    def _insert_many(self, conn: sqlite3.Connection, jobs: builtins.list[_Job]) -> int:
+    def _insert_many(self, conn: sqlite3.Connection, jobs: builtins.list[Job]) -> int:
         """Insert rows; each job learns whether its row was new (first of its event id, not ignored).
 
         Returns the highest seq inserted (0 if none was new)."""
@@ -535,14 +393,6 @@ class EventStore:
             new_ids.discard(event_id)  # a second copy in the same batch is a duplicate
         return max((seq for seq, _ in new), default=0)
 
-    @staticmethod
-    def _complete(jobs: builtins.list[_Job]) -> None:
-        by_loop: dict[Soon, builtins.list[_Job]] = {}
-        for job in jobs:
-            by_loop.setdefault(job.soon, []).append(job)
-        for soon, group in by_loop.items():
-            _call_soon(soon, functools.partial(_finish_all, group))
-
     def _announce(self, seq: int) -> None:
         with self._lock:
             self._known_seq = max(self._known_seq, seq)
@@ -571,7 +421,7 @@ class EventStore:
 
     # change notification
 
-    def _register(self, listener: _Listener) -> _Listener:
+    def _register(self, listener: Listener) -> Listener:
         with self._interest:
             self._listeners.add(listener)
             if self._watcher is None and not self._closed:
@@ -581,7 +431,7 @@ class EventStore:
             self._interest.notify_all()
         return listener
 
-    def _unregister(self, listener: _Listener) -> None:
+    def _unregister(self, listener: Listener) -> None:
         with self._interest:
             self._listeners.discard(listener)
 
@@ -630,13 +480,7 @@ class EventStore:
 
         Returns None when ``timeout`` seconds pass first.
         """
-        with anyio.move_on_after(timeout):
-            async with self.subscribe(after_seq=after_seq) as sub:
-                async for events in sub:
-                    for event in events:
-                        if predicate(event):
-                            return event
-        return None
+        return await wait_for(self, predicate, timeout, after_seq=after_seq)
 
     # reading
 
@@ -664,7 +508,7 @@ class EventStore:
     async def _after(self, after_seq: int, limit: int) -> builtins.list[Event]:
         def q(c: sqlite3.Connection) -> builtins.list[Event]:
             rows = c.execute(
-                f"SELECT {_COLUMNS} FROM webhook_events WHERE seq > ? ORDER BY seq LIMIT ?",
+                f"SELECT {COLUMNS} FROM webhook_events WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
             return [self._row_event(r) for r in rows]
@@ -677,7 +521,7 @@ class EventStore:
 
     async def get(self, event_id: str) -> Event | None:
         def q(c: sqlite3.Connection) -> Event | None:
-            row = c.execute(f"SELECT {_COLUMNS} FROM webhook_events WHERE event_id = ?", (event_id,)).fetchone()
+            row = c.execute(f"SELECT {COLUMNS} FROM webhook_events WHERE event_id = ?", (event_id,)).fetchone()
             return self._row_event(row) if row else None
 
         return await self._read(q)
@@ -695,33 +539,10 @@ class EventStore:
         newest_first: bool = True,
     ) -> EventPage:
         """Events filtered by chat and types (``"message.*"`` matches a family), one page at a time."""
-        clauses: builtins.list[str] = []
-        args: builtins.list[Any] = []
-        if chat_id is not None:
-            clauses.append("chat_id = ?")
-            args.append(chat_id)
-        type_list = list(types) if types is not None else None
-        if type_list is not None:
-            exact = [t for t in type_list if not t.endswith(".*")]
-            families = [t[:-1] for t in type_list if t.endswith(".*")]
-            ors = []
-            if exact:
-                ors.append(f"event_type IN ({','.join('?' * len(exact))})")
-                args.extend(exact)
-            for fam in families:
-                ors.append("substr(event_type, 1, ?) = ?")
-                args.extend([len(fam), fam])
-            clauses.append(f"({' OR '.join(ors)})" if ors else "0")
-        if after_seq is not None:
-            clauses.append("seq > ?")
-            args.append(after_seq)
-        if before_seq is not None:
-            clauses.append("seq < ?")
-            args.append(before_seq)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        limit = max(1, min(int(limit), _MAX_BATCH))
+        where, args = list_filter("?", chat_id, types, after_seq, before_seq)
+        limit = max(1, min(int(limit), MAX_BATCH))
         order = "DESC" if newest_first else "ASC"
-        sql = f"SELECT {_COLUMNS} FROM webhook_events {where} ORDER BY seq {order} LIMIT ?"
+        sql = f"SELECT {COLUMNS} FROM webhook_events {where} ORDER BY seq {order} LIMIT ?"
 
         def q(c: sqlite3.Connection) -> EventPage:
             rows = c.execute(sql, (*args, limit + 1)).fetchall()
@@ -737,7 +558,7 @@ class EventStore:
 
         def q(c: sqlite3.Connection) -> builtins.list[Event]:
             rows = c.execute(
-                f"SELECT {_COLUMNS} FROM (SELECT * FROM webhook_events WHERE chat_id = ? "
+                f"SELECT {COLUMNS} FROM (SELECT * FROM webhook_events WHERE chat_id = ? "
                 "ORDER BY seq DESC LIMIT ?) ORDER BY seq",
                 (chat_id, max_events),
             ).fetchall()
@@ -747,13 +568,13 @@ class EventStore:
 
     async def inbox(self, *, chat_id: str | None = None, limit: int = 50) -> builtins.list[Event]:
         """Inbound messages not yet marked read, oldest first (each message once)."""
-        sql = f"SELECT {_COLUMNS} FROM webhook_events WHERE inbox_state = 0"
+        sql = f"SELECT {COLUMNS} FROM webhook_events WHERE inbox_state = 0"
         args: builtins.list[Any] = []
         if chat_id is not None:
             sql += " AND chat_id = ?"
             args.append(chat_id)
         sql += " ORDER BY seq LIMIT ?"
-        args.append(max(1, min(int(limit), _MAX_BATCH)))
+        args.append(max(1, min(int(limit), MAX_BATCH)))
         return await self._read(lambda c: [self._row_event(r) for r in c.execute(sql, args).fetchall()])
 
     async def unread_count(self) -> int:

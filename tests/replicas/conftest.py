@@ -1,24 +1,17 @@
 """Fixtures for the multi-replica tests: one Linq sandbox, one shared store, replica processes.
 
-The store is PostgreSQL: a database created for each test module and dropped after it. Under
-CI (``CI=true``) an unreachable PostgreSQL fails the run; elsewhere those tests are skipped.
+The store is PostgreSQL: a database created for each test module and dropped after it
+(``pg_helpers``: under CI an unreachable PostgreSQL fails the run; elsewhere it skips, saying why).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_helpers import fresh_database
 from replicas_helpers import Fleet, Linq, start_linq
-
-PG_HOST = os.environ.get("LINQ_MCP_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = os.environ.get("LINQ_MCP_TEST_PG_PORT", "5432")
-PG_USER = os.environ.get("LINQ_MCP_TEST_PG_USER", "postgres")
 
 # Fast but real timers: delivery, read and reply within a fraction of a second.
 FAST_WORLD = """
@@ -30,38 +23,10 @@ reply = 0.05
 """
 
 
-def psql(sql: str, database: str = "postgres") -> str:
-    done = subprocess.run(
-        ["psql", "-X", "-q", "-t", "-A", "-h", PG_HOST, "-p", PG_PORT, "-U", PG_USER, "-d", database, "-c", sql],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip())
-    return done.stdout.strip()
-
-
-def _unreachable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"PostgreSQL is required in CI and not reachable at {PG_HOST}:{PG_PORT}: {reason}")
-    pytest.skip(f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}: {reason}")
-
-
 @pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    """A fresh database for this module, dropped afterwards."""
-    if shutil.which("psql") is None:
-        _unreachable("psql is not installed")
-    name = f"linq_replicas_{uuid.uuid4().hex[:12]}"
-    try:
-        psql(f'CREATE DATABASE "{name}"')
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        _unreachable(str(exc))
-    try:
-        yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def replicas_pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this module, dropped afterwards."""
+    yield from fresh_database()
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +46,8 @@ def linq(workdir: Path) -> Iterator[Linq]:
 
 
 @pytest.fixture(scope="module")
-def store_env(workdir: Path) -> dict[str, str]:
-    # TEMPORARY until the PostgreSQL store lands: replicas on one machine share one SQLite file.
-    return {"LINQ_MCP_DB_PATH": str(workdir / "shared.sqlite3")}
+def store_env(replicas_pg_url: str) -> dict[str, str]:
+    return {"LINQ_MCP_STORE_URL": replicas_pg_url}
 
 
 @pytest.fixture
