@@ -79,8 +79,9 @@ async def _get(base: str, path: str) -> httpx.Response:
 
 
 def _settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Settings:
-    url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
-    return settings_for(tmp_path / "db.sqlite3", transport="http", store_url=url)
+    url: str | None = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    settings: Settings = settings_for(tmp_path / "db.sqlite3", transport="http", store_url=url)
+    return settings
 
 
 async def test_a_replica_whose_store_answers_is_ready(
