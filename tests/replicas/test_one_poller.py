@@ -17,7 +17,9 @@ async def _pollers(replicas: list[Replica]) -> list[Replica]:
     holding = []
     async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
         for replica in replicas:
-            if replica.process.poll() is None and "poller" in (await http.get(f"{replica.url}/healthz")).json()["roles"]:
+            if replica.process.poll() is not None:
+                continue
+            if "poller" in (await http.get(f"{replica.url}/healthz")).json()["roles"]:
                 holding.append(replica)
     return holding
 
