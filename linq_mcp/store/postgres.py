@@ -783,6 +783,7 @@ class PostgresStore:
             max_size=pool_size,
             open=False,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            timeout=CONNECT_TIMEOUT,  # while the server is down a call fails in seconds, not the pool's default 30
             check=ConnectionPool.check_connection,  # a connection killed while idle is replaced, not handed out
             name="linq-mcp",
         )
