@@ -47,9 +47,10 @@ def test_every_replica_is_stateless_on_the_shared_store_with_the_shared_secret(
     assert "/readyz" in " ".join(service["healthcheck"]["test"])
 
 
-def test_the_image_builds_from_the_repository_root(compose: dict[str, Any]) -> None:
+def test_the_image_builds_from_the_repository_root_with_the_postgresql_driver(compose: dict[str, Any]) -> None:
     build = compose["services"]["replica1"]["build"]
     assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == (DEPLOY / "Dockerfile").resolve()
+    assert 'pip install --no-cache-dir ".[postgres]"' in (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
 
 
 def test_nginx_is_given_every_placeholder_of_its_template(compose: dict[str, Any], template: str) -> None:
