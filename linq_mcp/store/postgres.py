@@ -592,6 +592,11 @@ class PgPolicyTx:
             == 1
         )
 
+    def release_held(self, send_id: int) -> None:
+        """A held send that definitely did not go out stops counting (a recorded one stays)."""
+        if self._conn.execute("DELETE FROM policy_sends WHERE id = %s AND held_until IS NOT NULL", (send_id,)).rowcount:
+            self._conn.execute("DELETE FROM policy_send_recipients WHERE send_id = %s", (send_id,))
+
     def settle(
         self, at: float, handles: Sequence[str], counts_as_send: bool, send_id: int | None, send_key: str | None
     ) -> None:
@@ -661,12 +666,7 @@ class PgPolicyState:
         )
 
     async def release(self, send_id: int) -> None:
-        def work(tx: PgPolicyTx) -> None:
-            conn = tx._conn
-            if conn.execute("DELETE FROM policy_sends WHERE id = %s AND held_until IS NOT NULL", (send_id,)).rowcount:
-                conn.execute("DELETE FROM policy_send_recipients WHERE send_id = %s", (send_id,))
-
-        await anyio.to_thread.run_sync(self._locked, work)
+        await anyio.to_thread.run_sync(self._locked, lambda tx: tx.release_held(send_id))
 
     async def remember_decline(self, call_key: str, now: float, forget_before: float) -> None:
         def work() -> None:
