@@ -130,7 +130,7 @@ def _local_failure(tool: str, exc: Exception) -> ToolResult:
     return ToolResult(
         {
             "error": "internal_error",
-            "message": f"{tool} failed reading linq-mcp's local event store ({type(exc).__name__}). "
+            "message": f"{tool} failed reading linq-mcp's event store ({type(exc).__name__}). "
             "This tool only reads local data: nothing was sent to Linq and nothing changed.",
             "fix": "Try again; if it keeps failing, tell the user the server's event store needs attention.",
             "retryable": True,

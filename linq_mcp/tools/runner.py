@@ -19,7 +19,7 @@ import anyio
 
 from linq_mcp.api.errors import OutcomeUnknownError, ValidationFailed, render_tool_error, tool_error
 from linq_mcp.api.wire import wire_problems
-from linq_mcp.store.base import Ledger, LedgerEntry
+from linq_mcp.store.base import Ledger, LedgerEntry, is_store_failure
 from linq_mcp.tools.catalog import Catalog, Operation
 from linq_mcp.tools.dialect import NO_ARGUMENTS
 from linq_mcp.tools.ledger import KeyReused, SendLedger, fingerprint
@@ -159,6 +159,8 @@ class ToolRunner:
         except Exception as exc:  # the one place nothing may escape
             if not isinstance(exc, ValidationFailed | KeyReused):
                 log.warning("tool %s failed: %s", tool, type(exc).__name__)
+            if is_store_failure(exc):  # only the checks before sending let one through (see _send)
+                return self._store_unavailable(op, key)
             if isinstance(exc, KeyReused):
                 exc = ValidationFailed(
                     [
@@ -223,7 +225,10 @@ class ToolRunner:
             response = await self.client.send(request)
         except OutcomeUnknownError:
             if key is not None:
-                await self.ledger.record(key, fp, "unknown")
+                try:  # the outcome is what the caller must hear, even if the store is down too
+                    await self.ledger.record(key, fp, "unknown")
+                except Exception as exc:
+                    log.warning("send ledger: recording %s failed: %s", op.tool, type(exc).__name__)
             raise
         except anyio.get_cancelled_exc_class():
             if key is not None:
@@ -252,6 +257,21 @@ class ToolRunner:
             except Exception as exc:
                 log.warning("observer of %s failed: %s", op.tool, type(exc).__name__)
         return ToolResult(structured)
+
+    @staticmethod
+    def _store_unavailable(op: Operation, key: str | None) -> ToolResult:
+        """The store failed before anything went to Linq: the deployment's problem, and worth a retry."""
+        payload: dict[str, Any] = {
+            "error": "store_unavailable",
+            "message": f"linq-mcp cannot reach its store right now, so {op.tool} was stopped before anything "
+            "was sent to Linq.",
+            "fix": "Try again in a few seconds (with the same idempotency_key, if there is one); if it keeps "
+            "failing, tell the user the server's database needs attention.",
+            "retryable": True,
+        }
+        if key is not None:
+            payload["idempotency_key"] = key
+        return ToolResult(payload, is_error=True)
 
     def _error(self, op: Operation, exc: BaseException, key: str | None) -> ToolResult:
         linq_keyed = op.idempotency != "none"

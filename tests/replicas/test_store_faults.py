@@ -1,6 +1,7 @@
 """PostgreSQL faults under load across replicas: connections killed mid-load are re-opened; while
-the database is down, calls fail clearly, the receivers answer 503 (so Linq retries) and
-/readyz says so; nothing a replica acknowledged with a 200 is lost."""
+the database is down, calls fail clearly (a send is stopped before it goes out, and its retry
+sends it once), the receivers answer 503 (so Linq retries) and /readyz says so; nothing a
+replica acknowledged with a 200 is lost."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import anyio
 import httpx
 from pg_faults import outage, terminate_connections
-from replicas_helpers import Fleet, Replica, direct, signed_webhook
+from replicas_helpers import LINE, SAM, Fleet, Replica, direct, message, signed_webhook, unique
 
 from linq_mcp.store import open_store
 
@@ -59,6 +60,8 @@ async def test_under_load_a_database_outage_loses_nothing_acknowledged(
 ) -> None:
     replicas = fleet.start(2, "--confirm", "never")
     linq, stop = Linq(replicas), anyio.Event()
+    text = unique("Sent around an outage")
+    send = {"from": LINE, "to": [SAM], "message": message(text), "idempotency_key": f"k-{uuid.uuid4().hex}"}
     async with anyio.create_task_group() as tg:
         tg.start_soon(linq.run, stop)
         await anyio.sleep(1.0)
@@ -71,9 +74,18 @@ async def test_under_load_a_database_outage_loses_nothing_acknowledged(
                 asked = anyio.current_time()
                 failed = await client.call_tool("list_events", {"limit": 1})
                 waited = anyio.current_time() - asked
-        await anyio.sleep(1.5)
+            async with direct(replicas[1]) as client:
+                held = await client.call_tool("create_chat", send)
+        with anyio.fail_after(30):  # the replicas reconnect by themselves
+            while [await _ready(r) for r in replicas] != [200, 200]:
+                await anyio.sleep(0.2)
+        async with direct(replicas[0]) as client:  # the caller retries, as the error said to
+            retried = await client.call_tool("create_chat", send)
         stop.set()
     assert down == [503, 503]
+    assert (held.structured_content or {}).get("error") == "store_unavailable"
+    assert not retried.is_error, retried.content[0].text
+    assert fleet.linq.delivered(text) == 1  # stopped while down, sent once on the retry
     assert failed.is_error and "store" in failed.content[0].text.lower(), failed  # a clear error, not a crash
     assert waited < 15  # and in seconds, not after the client gave up
     assert linq.refused.get(503, 0) > 0 and not linq.pending
