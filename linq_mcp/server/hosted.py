@@ -91,4 +91,4 @@ async def probe(store: Store | None, timeout: float | None = None) -> dict[str, 
 
 def roles(store: Store | None) -> list[str]:
     """The roles this process holds (e.g. ``poller``): which replica polls, for operators and tests."""
-    return sorted(getattr(store, "roles", ()))
+    return sorted(store.roles) if store is not None else []
