@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,21 @@ def test_a_bad_store_url_on_the_command_line_is_one_line_and_exit_2(capsys: pyte
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.startswith("linq-mcp: --store (LINQ_MCP_STORE_URL, [store] url) has a bad port") and "\n" not in err
+
+
+def test_the_sqlite_store_runs_without_psycopg_installed() -> None:
+    """psycopg is the 'postgres' extra: the default store, and everything around it, never imports it."""
+    probe = (
+        "import sys, anyio, tempfile, pathlib\n"
+        "sys.modules['psycopg'] = None\n"  # as if not installed: importing it raises ImportError
+        "from linq_mcp.server import app\n"
+        "from linq_mcp.store import open_store\n"
+        "async def main():\n"
+        "    store = await open_store(None, pathlib.Path(tempfile.mkdtemp()) / 's.sqlite3')\n"
+        "    await store.health()\n"
+        "    await store.aclose()\n"
+        "anyio.run(main)\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "ok", proc.stderr
