@@ -50,6 +50,7 @@ __all__ = [
     "LinqMCPError",
     "LinqTimeoutError",
     "LocalToolFailed",
+    "StoreUnreachable",
     "NotConfirmed",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -227,6 +228,15 @@ class LocalToolFailed(LinqMCPError):
         self.tool = tool
         self.cause_name = type(cause).__name__
         super().__init__(f"{tool} failed reading linq-mcp's local data ({self.cause_name})")
+
+
+class StoreUnreachable(LinqMCPError):
+    """linq-mcp's own store could not be used before anything was sent: the deployment's problem."""
+
+    def __init__(self, tool: str, cause: BaseException) -> None:
+        self.tool = tool
+        self.cause_name = type(cause).__name__
+        super().__init__(f"{tool}: linq-mcp's store is unreachable ({self.cause_name})")
 
 
 class CatalogError(LinqMCPError):

@@ -24,6 +24,7 @@ from linq_mcp.api.errors import (
     NotConfirmed,
     OutcomeUnknownError,
     ServerUnavailable,
+    StoreUnreachable,
     ValidationFailed,
     scrub,
 )
@@ -129,6 +130,15 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None, dedupl
         }
     elif isinstance(exc, NotConfirmed):
         payload = _not_confirmed(exc)
+    elif isinstance(exc, StoreUnreachable):
+        payload = {
+            "error": "store_unavailable",
+            "message": f"linq-mcp cannot reach its store right now, so {exc.tool} was stopped before anything "
+            "was sent to Linq.",
+            "fix": "Try again in a few seconds (with the same idempotency_key, if there is one); if it keeps "
+            "failing, tell the user the server's database needs attention.",
+            "retryable": True,
+        }
     elif isinstance(exc, LocalToolFailed):
         payload = {
             "error": "internal_error",
@@ -185,6 +195,7 @@ _HEADINGS = {
     "policy_refused": "Refused by policy",
     "internal_error": "Internal error",
     "server_unavailable": "Server unavailable",
+    "store_unavailable": "Store unavailable",
 }
 
 

@@ -157,10 +157,12 @@ class OnDemand:
 
 
 async def run_server(settings: Settings) -> None:
+    from linq_mcp.server.hosted import check_hosted
     from linq_mcp.server.transports import check_bind, serve_http, serve_stdio
 
     if settings.transport == "http":
         check_bind(settings)  # a refusal is one line, before anything is opened
+        check_hosted(settings)
         async with assembled(settings) as runtime:
             await serve_http(runtime)
         return

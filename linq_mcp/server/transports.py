@@ -1,4 +1,8 @@
-"""Serving the MCP server: stdio, and Streamable HTTP at ``/mcp`` with ``/healthz``.
+"""Serving the MCP server: stdio, and Streamable HTTP at ``/mcp`` with ``/healthz`` and ``/readyz``.
+
+``/healthz`` (liveness) answers 200 while the process serves and reports the store's
+state; ``/readyz`` answers 503 while the store is unreachable, so a load balancer sends
+requests to the replicas that can serve them and restarting this one would fix nothing.
 
 HTTP binds 127.0.0.1 by default with the SDK's Host/Origin (DNS-rebinding) checks on.
 A non-loopback bind is refused unless an auth token is set; then every request to
@@ -28,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from linq_mcp import __version__
 from linq_mcp.config.redact import redact_logs, register_secret
 from linq_mcp.server.handlers import build_deferred_server, build_server
+from linq_mcp.server.hosted import probe, roles
 from linq_mcp.server.runtime import Runtime, Surface
 
 if TYPE_CHECKING:
@@ -160,8 +165,20 @@ def create_http_app(
     )
 
     async def healthz(request: Request) -> Response:
-        body = {"status": "ok", "version": __version__, "mode": runtime.mode, "tools": len(runtime.surface.exposed)}
+        body = {
+            "status": "ok",
+            "version": __version__,
+            "mode": runtime.mode,
+            "tools": len(runtime.surface.exposed),
+            "store": await probe(runtime.store),
+            "roles": roles(runtime.store),
+        }
         return Response(json.dumps(body), media_type="application/json")
+
+    async def readyz(request: Request) -> Response:
+        store = await probe(runtime.store)
+        body = {"ready": bool(store["ok"]), "store": store}
+        return Response(json.dumps(body), status_code=200 if store["ok"] else 503, media_type="application/json")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -170,7 +187,12 @@ def create_http_app(
                 hook()
             yield
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *runtime.http_routes, *(extra_routes or [])]
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *runtime.http_routes,
+        *(extra_routes or []),
+    ]
     routes.append(Mount("/", app=mcp_app))
     app: ASGIApp = Starlette(routes=routes, lifespan=lifespan)
     app = HostGuard(app, security or (_loopback_security() if s.is_loopback else None))

@@ -292,3 +292,21 @@ class Store(Protocol):
         cancelled and the role is sought again. Returns when ``work`` returns.
         """
         ...
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` means the store could not be reached or used (down, cut off, out of connections).
+
+    Such a failure is the deployment's, not the call's: the caller says so plainly and that
+    retrying later is right, instead of reporting an unexpected error.
+    """
+    import sqlite3
+
+    if isinstance(exc, StoreUnavailable | sqlite3.OperationalError):
+        return True
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError:  # SQLite-only install
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | psycopg_pool.PoolTimeout)

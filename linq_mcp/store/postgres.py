@@ -783,6 +783,7 @@ class PostgresStore:
             max_size=pool_size,
             open=False,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            timeout=CONNECT_TIMEOUT,  # while the server is down a call fails in seconds, not the pool's default 30
             check=ConnectionPool.check_connection,  # a connection killed while idle is replaced, not handed out
             name="linq-mcp",
         )
@@ -846,8 +847,8 @@ class PostgresStore:
             with self._pool.connection(timeout=CONNECT_TIMEOUT) as conn:
                 conn.execute("SELECT 1")
 
-        try:
-            await anyio.to_thread.run_sync(ping)
+        try:  # abandoned on cancel: a probe with a deadline must not wait out the pool's own timeout
+            await anyio.to_thread.run_sync(ping, abandon_on_cancel=True)
         except psycopg.Error as exc:
             raise self._unavailable(exc) from None
 

@@ -24,10 +24,10 @@ from typing import Any
 import anyio
 
 from linq_mcp.api.client import LinqClient
-from linq_mcp.api.errors import EarlierOutcomeUnknown, OutcomeUnknownError, ValidationFailed
+from linq_mcp.api.errors import EarlierOutcomeUnknown, OutcomeUnknownError, StoreUnreachable, ValidationFailed
 from linq_mcp.api.request import ApiRequest
 from linq_mcp.api.wire import wire_problems
-from linq_mcp.store.base import Ledger, LedgerEntry
+from linq_mcp.store.base import Ledger, LedgerEntry, is_store_failure
 from linq_mcp.tools.call import Call, Gate, Observer, Proceed, Settlement, Stop
 from linq_mcp.tools.dialect import NO_ARGUMENTS
 from linq_mcp.tools.ledger import KeyReused, SendLedger, fingerprint
@@ -144,6 +144,8 @@ class Pipeline:
                         }
                     ]
                 )
+            if is_store_failure(exc):  # only the checks before sending let one through (see _send)
+                exc = StoreUnreachable(name, exc)
             if call is None:
                 return error_result(exc)
             return error_result(exc, key=call.key, deduplicated=call.operation.deduplicated)
@@ -188,7 +190,10 @@ class Pipeline:
             response = await self.client.send(request)
         except OutcomeUnknownError:
             if key is not None:
-                await self.ledger.record(key, fp, "unknown")
+                try:  # the outcome is what the caller must hear, even if the store is down too
+                    await self.ledger.record(key, fp, "unknown")
+                except Exception as exc:
+                    log.warning("send ledger: recording %s failed: %s", call.tool.name, type(exc).__name__)
             await _settle(verdict.settlement, sent=True)  # it may have gone out: count it
             raise
         except anyio.get_cancelled_exc_class():
