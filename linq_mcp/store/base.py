@@ -250,6 +250,8 @@ class Ledger(Protocol):
 class Store(Protocol):
     """One backend: the shared state of every process serving the same deployment."""
 
+    roles: set[str]  # the roles (``lead``) this process holds now, e.g. for a health report
+
     @property
     def kind(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""

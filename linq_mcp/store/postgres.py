@@ -169,6 +169,7 @@ class PgEventLog:
         self._writer: threading.Thread | None = None
         self._listener: threading.Thread | None = None
         self.listening = threading.Event()  # set while the LISTEN connection is up
+        self.reconnect_delays = (RECONNECT_MIN, RECONNECT_MAX)  # first and longest wait before reconnecting
         self.listen_pid: int | None = None  # its server process (tests end it to prove reconnection)
 
     @property
@@ -384,7 +385,7 @@ class PgEventLog:
 
     def _listen_loop(self) -> None:
         """Hold a LISTEN connection; reconnect after any failure and catch up from the store."""
-        delay = RECONNECT_MIN
+        delay = self.reconnect_delays[0]
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
@@ -392,7 +393,7 @@ class PgEventLog:
                     self.listen_pid = conn.info.backend_pid
                     self._heard(self._top(conn), everyone=True)  # whatever committed while we were away
                     self.listening.set()
-                    delay = RECONNECT_MIN
+                    delay = self.reconnect_delays[0]
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=LISTEN_POLL):
                             self._heard(int(note.payload) if note.payload.isdigit() else 0)
@@ -404,7 +405,7 @@ class PgEventLog:
                     "event fan-out: the LISTEN connection failed (%s); reconnecting in %.1f s", _one_line(exc), delay
                 )
                 self._stop.wait(delay)
-                delay = min(delay * 2, RECONNECT_MAX)
+                delay = min(delay * 2, self.reconnect_delays[1])
         self.listening.clear()
 
     def _register(self, listener: Listener) -> Listener:
@@ -591,6 +592,11 @@ class PgPolicyTx:
             == 1
         )
 
+    def release_held(self, send_id: int) -> None:
+        """A held send that definitely did not go out stops counting (a recorded one stays)."""
+        if self._conn.execute("DELETE FROM policy_sends WHERE id = %s AND held_until IS NOT NULL", (send_id,)).rowcount:
+            self._conn.execute("DELETE FROM policy_send_recipients WHERE send_id = %s", (send_id,))
+
     def settle(
         self, at: float, handles: Sequence[str], counts_as_send: bool, send_id: int | None, send_key: str | None
     ) -> None:
@@ -660,12 +666,7 @@ class PgPolicyState:
         )
 
     async def release(self, send_id: int) -> None:
-        def work(tx: PgPolicyTx) -> None:
-            conn = tx._conn
-            if conn.execute("DELETE FROM policy_sends WHERE id = %s AND held_until IS NOT NULL", (send_id,)).rowcount:
-                conn.execute("DELETE FROM policy_send_recipients WHERE send_id = %s", (send_id,))
-
-        await anyio.to_thread.run_sync(self._locked, work)
+        await anyio.to_thread.run_sync(self._locked, lambda tx: tx.release_held(send_id))
 
     async def remember_decline(self, call_key: str, now: float, forget_before: float) -> None:
         def work() -> None:

@@ -73,6 +73,10 @@ class SqliteLedger:
                 raise RuntimeError("the send ledger is closed")
             return fn(self._conn)
 
+    def ping(self) -> None:
+        """A trivial query on the ledger's connection: the file is open and readable."""
+        self._run(lambda c: c.execute("SELECT 1").fetchone())
+
     def _entry(self, conn: sqlite3.Connection, key: str, fp: str, now: float) -> LedgerEntry | None:
         row = conn.execute(
             "SELECT fingerprint, state, result, at FROM send_ledger WHERE key = ? AND at >= ?", (key, now - self.ttl)
@@ -183,11 +187,8 @@ class SqliteStore:
         await self.aclose()
 
     async def health(self) -> None:
-        def ping(conn: sqlite3.Connection) -> None:
-            conn.execute("SELECT 1").fetchone()
-
         try:
-            await anyio.to_thread.run_sync(self._ledger._run, ping)
+            await anyio.to_thread.run_sync(self._ledger.ping)
         except (sqlite3.Error, RuntimeError) as exc:
             raise StoreUnavailable(f"the store {self.display} is unusable: {exc}") from None
 

@@ -101,7 +101,8 @@ async def test_inbox_holds_a_reply_until_the_chat_is_answered(sandbox: Sandbox, 
         reply = data(await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "timeout": 5}))
         before = await read_json(client, "linq://inbox")
         data(await client.call_tool("send_message", {"chat_id": chat_id, "message": text("7pm works")}))
-        sent_event = {"chat_id": chat_id, "types": ["message.sent"], "timeout": 30}
+        # From the reply on: the message.sent webhook may be stored before send_message returns.
+        sent_event = {"chat_id": chat_id, "types": ["message.sent"], "since": reply["cursor"], "timeout": 30}
         sent = data(await client.call_tool("wait_for_event", sent_event))
         assert sent["event"]["text"] == "7pm works"
         for _ in range(50):

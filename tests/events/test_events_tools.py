@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import events_helpers
 import pytest
 from e2e_helpers import AVA, connected, data, text_of
 from events_helpers import settings_for, start_chat, text
@@ -14,6 +15,13 @@ from jsonschema import Draft202012Validator
 
 from linq_mcp.events import tools as event_tools
 from linq_mcp.sandbox.app import Sandbox
+
+
+@pytest.fixture(autouse=True)
+def on_each_store(backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tools run on both stores: the server's events in the SQLite file or in PostgreSQL."""
+    if backend == "postgresql":
+        monkeypatch.setattr(events_helpers, "STORE_URL", request.getfixturevalue("pg_store_url"))
 
 
 async def test_wait_for_event_returns_the_persons_reply(sandbox: Sandbox, era: str, tmp_path: Path) -> None:

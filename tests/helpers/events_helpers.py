@@ -17,9 +17,18 @@ from mcp import Client
 from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig
 
+# The shared store's URL for the test in progress (None: the SQLite file ``db``); see ``on_each_store``.
+STORE_URL: str | None = None
+
 
 def settings_for(db: Path, safety: SafetyConfig = PERMISSIVE, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"sandbox": True, "toolsets": ("all",), "safety": safety, "db_path": str(db)}
+    values: dict[str, Any] = {
+        "sandbox": True,
+        "toolsets": ("all",),
+        "safety": safety,
+        "db_path": str(db),
+        "store_url": STORE_URL,
+    }
     return Settings(**{**values, **overrides})
 
 

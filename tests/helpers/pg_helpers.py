@@ -1,4 +1,8 @@
-"""PostgreSQL for tests: a fresh, uniquely named database per test on the local server.
+"""PostgreSQL for tests: uniquely named databases on the local server, dropped afterwards.
+
+``fresh_database`` makes an empty one (migration and leadership tests use one each).
+Creating a database costs a second or two on a busy machine, so the many behaviour tests
+share one migrated database per session instead, emptied (``reset``) before each test.
 
 The server is the one every project machine runs (127.0.0.1:5432, user postgres, trust
 auth; override with LINQ_MCP_TEST_PG_ADMIN). In CI (env CI set) an unreachable server
@@ -48,3 +52,31 @@ def fresh_database() -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrated_database() -> Iterator[str]:
+    """A fresh database with every migration applied (for a whole test session)."""
+    from linq_mcp.store.postgres import migrate
+
+    for url in fresh_database():
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            migrate(conn)
+        yield url
+
+
+def reset(url: str) -> None:
+    """Empty every table but the migrations' record, as a fresh migrated database would be."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+            )
+        ]
+        with conn.transaction():
+            conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+            conn.execute("INSERT INTO webhook_events_top (id, seq) VALUES (1, 0)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ import pytest
 from policy_helpers import Clock
 
 from linq_mcp.policy import Policy, SafetyConfig
+from linq_mcp.store.base import PolicyState
 
 
 @pytest.fixture
@@ -23,15 +24,30 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_policy(db_path: Path, clock: Clock) -> Iterator[Callable[..., Policy]]:
-    """``make_policy(**safety_keys)``: a Policy on the shared test DB; calling it again is a restart."""
+async def make_policy(
+    backend: str, tmp_path: Path, clock: Clock, request: pytest.FixtureRequest
+) -> AsyncIterator[Callable[..., Policy]]:
+    """``make_policy(**safety_keys)``: a Policy on the test's shared store (SQLite file or PostgreSQL
+    database); calling it again is a restart, or another process on the same store."""
     opened: list[Policy] = []
+    stores: list[Any] = []
+
+    def state() -> str | Path | PolicyState:
+        if backend == "sqlite":
+            return tmp_path / "linq-mcp.sqlite3"  # the db_path fixture's file
+        from linq_mcp.store.postgres import PostgresStore
+
+        store = PostgresStore(request.getfixturevalue("pg_store_url")).open_sync()
+        stores.append(store)
+        return store.policy
 
     def make(**keys: Any) -> Policy:
-        policy = Policy(SafetyConfig.from_mapping(keys), db_path, clock=clock)
+        policy = Policy(SafetyConfig.from_mapping(keys), state(), clock=clock)
         opened.append(policy)
         return policy
 
     yield make
     for policy in opened:
         policy.close()
+    for store in stores:
+        await store.aclose()

@@ -10,8 +10,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "linq_mcp"
 # Declared in pyproject (and what they bring: mcp ships mcp_types, starlette, httpx2, sse_starlette).
 ALLOWED = {"mcp", "mcp_types", "httpx", "httpx2", "pydantic", "anyio", "jsonschema", "phonenumbers", "uvicorn"}
 ALLOWED |= {"starlette", "uvloop", "httptools", "linq_mcp"}
-# Imported only on a code path that cannot run without them (trio under anyio's trio backend).
-OPTIONAL = {"trio"}
+# Imported only on a code path that cannot run without them (trio under anyio's trio backend; psycopg
+# and its pool, the 'postgres' extra, only when --store names a PostgreSQL URL: linq_mcp/store/__init__.py).
+OPTIONAL = {"trio", "psycopg", "psycopg_pool"}
 
 
 def third_party_imports() -> dict[str, set[str]]:

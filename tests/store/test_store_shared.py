@@ -186,9 +186,9 @@ async def test_a_role_is_held_while_its_work_runs_and_released_after(new_store: 
         seen: list[set[str]] = []
 
         async def work() -> None:
-            seen.append(set(getattr(store, "roles", set())))
+            seen.append(set(store.roles))
 
         with anyio.fail_after(5):
             await store.lead("poller", work)
         assert seen == [{"poller"}]
-        assert "poller" not in getattr(store, "roles", set())
+        assert "poller" not in store.roles

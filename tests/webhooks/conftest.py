@@ -18,9 +18,16 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[EventStore]:
-    async with EventStore(db_path, watch_interval=0.02) as s:
-        yield s
+async def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[EventStore]:
+    """The event log on SQLite (the db_path fixture's file) or PostgreSQL (a fresh database)."""
+    if backend == "sqlite":
+        async with EventStore(tmp_path / "events.sqlite3", watch_interval=0.02) as s:
+            yield s
+        return
+    from linq_mcp.store.postgres import PostgresStore
+
+    async with PostgresStore(request.getfixturevalue("pg_store_url")) as shared:
+        yield shared.events  # type: ignore[misc]  # the same contract (EventLog), another class
 
 
 @pytest.fixture
