@@ -50,6 +50,7 @@ __all__ = [
     "LinqMCPError",
     "LinqTimeoutError",
     "LocalToolFailed",
+    "NotConfirmed",
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
@@ -205,6 +206,16 @@ class EarlierOutcomeUnknown(LinqMCPError):
         self.tool = tool
         self.state = state
         super().__init__(f"an earlier {tool} call with this idempotency_key has an {state} outcome")
+
+
+class NotConfirmed(LinqMCPError):
+    """The person was asked to confirm a send and it did not go ahead: ``declined`` (said no; it
+    stays declined), ``dismissed`` (closed the question) or ``unavailable`` (asking failed)."""
+
+    def __init__(self, how: str, *, reason: str = "") -> None:
+        self.how = how
+        self.reason = reason
+        super().__init__(f"the person did not confirm the send ({how})")
 
 
 class LocalToolFailed(LinqMCPError):

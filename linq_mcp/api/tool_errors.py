@@ -21,6 +21,7 @@ from linq_mcp.api.errors import (
     LinqConnectionError,
     LinqTimeoutError,
     LocalToolFailed,
+    NotConfirmed,
     OutcomeUnknownError,
     ServerUnavailable,
     ValidationFailed,
@@ -126,6 +127,8 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None, dedupl
             "call again with a new idempotency_key.",
             "retryable": False,
         }
+    elif isinstance(exc, NotConfirmed):
+        payload = _not_confirmed(exc)
     elif isinstance(exc, LocalToolFailed):
         payload = {
             "error": "internal_error",
@@ -144,6 +147,32 @@ def tool_error(exc: BaseException, *, idempotency_key: str | None = None, dedupl
     if payload.get("idempotency_key") is None:
         payload["idempotency_key"] = idempotency_key
     return {k: v for k, v in payload.items() if v is not None}
+
+
+def _not_confirmed(exc: NotConfirmed) -> dict[str, Any]:
+    if exc.how == "unavailable":
+        return {
+            "error": "confirmation_unavailable",
+            "message": "This send needs the person's confirmation, and asking them failed "
+            f"({exc.reason}), so nothing was sent.",
+            "fix": "Try again; if it keeps failing, the client's confirmation dialog is not working.",
+            "retryable": True,
+        }
+    if exc.how == "dismissed":
+        return {
+            "error": "declined",
+            "message": "The person dismissed the confirmation without answering, so nothing was sent.",
+            "fix": "Ask the person in the conversation whether they want it sent before trying again.",
+            "retryable": False,
+        }
+    return {
+        "error": "declined",
+        "message": "The person declined this send, so nothing was sent. This exact message stays declined "
+        "for an hour; do not ask again unless they ask you to.",
+        "fix": "Do not retry. If the person wants something different sent, they will say so; "
+        "a changed message is asked about afresh.",
+        "retryable": False,
+    }
 
 
 _HEADINGS = {

@@ -26,7 +26,6 @@ from linq_mcp.config.redact import register_secret
 from linq_mcp.config.settings import Settings
 from linq_mcp.policy import SafetyConfig, describe
 from linq_mcp.server.runtime import Runtime, Surface, api_layer, open_base, require_api_key
-from linq_mcp.store import open_store
 from linq_mcp.tools.registry import load_registry
 
 if TYPE_CHECKING:
@@ -76,6 +75,7 @@ async def assembled(
     from linq_mcp.config.secret import derive, server_secret
     from linq_mcp.events.wiring import wire as wire_events
     from linq_mcp.policy import Policy
+    from linq_mcp.store import open_store
     from linq_mcp.tools.guard import SafetyGuard
     from linq_mcp.tools.pipeline import Pipeline
 
@@ -166,6 +166,8 @@ async def run_server(settings: Settings) -> None:
         return
     shown = surface(settings)  # bad settings fail here, before serving, as they always have
     if settings.store_url:  # a shared store that cannot be reached is a start-up error, not a later one
+        from linq_mcp.store import open_store
+
         await (await open_store(settings.store_url, database_path(settings))).aclose()
     opener = OnDemand(settings, shown=shown)
     async with anyio.create_task_group() as tg:

@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 from mcp_types.version import is_version_at_least
 
-from linq_mcp.tools.results import ToolResult
+from linq_mcp.api.errors import NotConfirmed
+from linq_mcp.tools.results import ToolResult, error_result
 
 log = logging.getLogger("linq_mcp.tools.asking")
 
@@ -116,42 +117,14 @@ def answer_from(context: Any) -> Answer | None:
     return None
 
 
-def declined_result(*, remembered: bool) -> ToolResult:
-    message = "The person declined this send, so nothing was sent."
-    if remembered:
-        message += " This exact message stays declined for an hour; do not ask again unless they ask you to."
-    return ToolResult(
-        {
-            "error": "declined",
-            "message": message,
-            "fix": "Do not retry. If the person wants something different sent, they will say so; "
-            "a changed message is asked about afresh.",
-            "retryable": False,
-        },
-        is_error=True,
-    )
+def declined_result() -> ToolResult:
+    """The person said no: this exact call stays declined for an hour."""
+    return error_result(NotConfirmed("declined"))
 
 
 def dismissed_result() -> ToolResult:
-    return ToolResult(
-        {
-            "error": "declined",
-            "message": "The person dismissed the confirmation without answering, so nothing was sent.",
-            "fix": "Ask the person in the conversation whether they want it sent before trying again.",
-            "retryable": False,
-        },
-        is_error=True,
-    )
+    return error_result(NotConfirmed("dismissed"))
 
 
 def could_not_ask_result(reason: str) -> ToolResult:
-    return ToolResult(
-        {
-            "error": "confirmation_unavailable",
-            "message": "This send needs the person's confirmation, and asking them failed "
-            f"({reason}), so nothing was sent.",
-            "fix": "Try again; if it keeps failing, the client's confirmation dialog is not working.",
-            "retryable": True,
-        },
-        is_error=True,
-    )
+    return error_result(NotConfirmed("unavailable", reason=reason))

@@ -88,13 +88,13 @@ class SafetyGuard:
             return error_result(exc)
         mode = ask_mode(context)
         if await self.policy.declined_at(tool, args) is not None:
-            return declined_result(remembered=True)
+            return declined_result()
         answered: str | None = None
         if mode == "input_required":
             answer = answer_from(context)
             if answer is not None and answer.action == "decline":
                 await self.policy.record_decline(tool, args)
-                return declined_result(remembered=True)
+                return declined_result()
             if answer is not None and answer.action == "cancel":
                 return dismissed_result()
             if answer is not None:
@@ -144,7 +144,7 @@ class SafetyGuard:
             return dismissed_result()
         if not (answer.action == "accept" and (answer.content or {}).get("confirm") is True):
             await self.policy.record_decline(tool, args)
-            return declined_result(remembered=True)
+            return declined_result()
         return await self.policy.check(
             tool,
             call.tool.effect,

@@ -75,7 +75,7 @@ async def test_every_affected_uri_is_notified(sandbox: Sandbox, era: str, tmp_pa
         async with subscribed(client, era, updates, *uris):
             data(await client.call_tool("send_message", {"chat_id": chat_id, "message": text("hi again")}))
             for uri in uris:  # the send is a new event; it also clears the answered reply from the inbox
-                await updates.next(uri)
+                await updates.next(uri, timeout=10)  # generous: CI shares two cores with the load
     assert reply["event"]["type"] == "message.received"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 from e2e_helpers import AVA, free_port, http_server, stdio_params
-from events_helpers import SECRET, Updates, read_json, settings_for, signed_delivery, start_chat, subscribed
+from events_helpers import SECRET, Updates, read_json, settings_for, signed_delivery, start_chat, subscribed, text
 from events_helpers import wait_until_listening as listening
 from mcp import Client
 
@@ -22,8 +22,11 @@ async def test_http_subscriber_hears_the_reply_and_reads_it(sandbox: Sandbox, er
             chat_id = await start_chat(client)
             uri = f"linq://chats/{chat_id}/conversation"
             async with subscribed(client, era, updates, uri):
-                got = await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "timeout": 5})
-                await updates.next(uri)
+                # Ava may have answered before the subscription began (a loaded machine): a message
+                # sent now is an event the subscription must hear, whenever her first reply landed.
+                await client.call_tool("send_message", {"chat_id": chat_id, "message": text("See you at 7?")})
+                await updates.next(uri, timeout=10)
+                got = await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "timeout": 10})
                 conversation = await read_json(client, uri)
     assert not got.is_error
     assert any(m["from"] == AVA and "untrusted_content" in m for m in conversation["messages"])
