@@ -27,8 +27,6 @@ def on_each_store(backend: str, request: pytest.FixtureRequest, monkeypatch: pyt
 async def test_wait_for_event_returns_the_persons_reply(sandbox: Sandbox, era: str, tmp_path: Path) -> None:
     async with connected(sandbox, settings_for(tmp_path / "db.sqlite3"), era=era) as (client, _):
         chat_id = await start_chat(client, "Dinner on Friday?")
-        # since "0": the reply may be stored before the wait starts (a busy machine); the chat's first
-        # inbound message is the reply either way
         got = data(await client.call_tool("wait_for_event", {"chat_id": chat_id, "since": "0", "timeout": 5}))
     event = got["event"]
     assert got["timed_out"] is False
