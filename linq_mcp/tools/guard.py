@@ -24,7 +24,7 @@ from typing import Any
 
 from linq_mcp.api.errors import LinqMCPError
 from linq_mcp.policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
-from linq_mcp.policy.fence import fence_record, fence_result
+from linq_mcp.policy.fence import fence_result
 from linq_mcp.tools.asking import (
     CONFIRM_SCHEMA,
     answer_from,
@@ -172,15 +172,3 @@ async def _participants(read: Read, chat_id: str | None, message_id: str | None)
     chat = await read("get_chat", {"chat_id": chat_id})
     handles = chat.get("handles") if isinstance(chat, Mapping) else None
     return list(handles or [])
-
-
-def sender_of(message: Mapping[str, Any]) -> str:
-    handle = message.get("from_handle") or message.get("sender_handle")
-    if isinstance(handle, Mapping) and handle.get("handle"):
-        return str(handle["handle"])
-    return str(message.get("from") or "unknown sender")
-
-
-def fence_message(message: Mapping[str, Any], policy: Policy | None) -> dict[str, Any]:
-    """An inbound message with everything its sender wrote moved into ``untrusted_content``."""
-    return fence_record(message, ours=False, sender=sender_of(message), policy=policy)
