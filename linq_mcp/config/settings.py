@@ -1,7 +1,7 @@
 """Settings: one typed model, one definition per option, read from flags > environment > TOML.
 
-``OPTIONS`` is the only list of options: each names its settings field once, with its
-TOML key, its environment variables and its flag. ``add_arguments`` builds the
+``OPTIONS`` (read from the data file ``options.toml``) is the only list of options: each
+names its settings field once, with its TOML key, its environment variables and its flag. ``add_arguments`` builds the
 command-line flags from it, ``load`` reads the three sources through it, and the
 ``Settings`` model (a pydantic dataclass, with the ``[safety]`` section as a nested
 ``SafetyConfig``) checks every value. Whatever the source, a bad value gives the same
@@ -17,6 +17,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -225,7 +226,7 @@ class Option:
     """One option: its settings field and every way to set it."""
 
     name: str  # the Settings field, or "safety.<key>"
-    toml: str | None  # "[section] key"; None: not in the file
+    toml: str | None = None  # "[section] key"; None: not in the file
     env: tuple[str, ...] = ()  # the first one set wins
     flag: str | None = None
     help: str = ""
@@ -251,224 +252,17 @@ class Option:
         return f" (e.g. {self.toml.rsplit(' ', 1)[-1] if self.toml else self.name} = {self.example})"
 
 
-def _safety(key: str, flag: str, help_text: str, example: str, *, repeat: bool = False) -> Option:
-    return Option(
-        f"safety.{key}",
-        f"[safety] {key}",
-        (f"LINQ_MCP_{key.upper()}",),
-        flag,
-        help_text,
-        example,
-        group="safety",
-        repeat=repeat,
-    )
+def _read_options() -> tuple[Option, ...]:
+    """``options.toml``: every option once (data, not code)."""
+    text = resources.files("linq_mcp.config").joinpath("options.toml").read_text("utf-8")
+    options = []
+    for row in tomllib.loads(text)["option"]:
+        row["env"] = tuple(row.get("env", ()))
+        options.append(Option(**row))
+    return tuple(options)
 
 
-OPTIONS: tuple[Option, ...] = (
-    Option("api_key", "[linq] api_key", ("LINQ_API_V3_API_KEY", "LINQ_API_KEY")),
-    Option(
-        "base_url", "[linq] base_url", ("LINQ_API_V3_BASE_URL",), "--base-url", "Linq API base URL", DEFAULT_BASE_URL
-    ),
-    Option("v2_token", "[linq] v2_token", ("LINQ_API_V2_TOKEN",)),
-    Option("v2_base_url", "[linq] v2_base_url", ("LINQ_API_V2_BASE_URL",), example="https://api.linqapp.com"),
-    Option("timeout", "[linq] timeout", example="30"),
-    Option("max_retries", "[linq] max_retries", example="3"),
-    Option(
-        "sandbox",
-        "[sandbox] enabled",
-        ("LINQ_MCP_SANDBOX",),
-        "--sandbox",
-        "use the embedded simulator (no account)",
-        "true",
-        switch=True,
-    ),
-    Option("sandbox_config", "[sandbox] config", (), "--sandbox-config", "TOML file shaping the simulated world"),
-    Option("sandbox_seed", "[sandbox] seed", (), "--seed", "sandbox random seed", "7"),
-    Option("config_file", None, ("LINQ_MCP_CONFIG",), "--config", "TOML config file (see config.example.toml)"),
-    Option(
-        "transport",
-        "[server] transport",
-        ("LINQ_MCP_TRANSPORT",),
-        "--transport",
-        "stdio (default) or http (Streamable HTTP)",
-        "http",
-        "serving",
-    ),
-    Option(
-        "host",
-        "[server] host",
-        ("LINQ_MCP_HOST",),
-        "--host",
-        "HTTP bind address (default 127.0.0.1)",
-        "127.0.0.1",
-        "serving",
-    ),
-    Option("port", "[server] port", ("LINQ_MCP_PORT",), "--port", "HTTP port (default 8000)", "8000", "serving"),
-    Option(
-        "stateless",
-        "[server] stateless",
-        (),
-        "--stateless",
-        "stateless HTTP (for replicas)",
-        "true",
-        "serving",
-        switch=True,
-    ),
-    Option(
-        "auth_token",
-        "[server] auth_token",
-        ("LINQ_MCP_AUTH_TOKEN",),
-        "--auth-token",
-        "require this Bearer token on /mcp",
-        group="serving",
-    ),
-    Option(
-        "allowed_hosts",
-        "[server] allowed_hosts",
-        (),
-        "--allowed-host",
-        "extra Host header allowed",
-        group="serving",
-        repeat=True,
-    ),
-    Option(
-        "allowed_origins",
-        "[server] allowed_origins",
-        (),
-        "--allowed-origin",
-        "Origin allowed",
-        group="serving",
-        repeat=True,
-    ),
-    Option("secret", None, ("LINQ_MCP_SECRET",)),
-    Option(
-        "toolsets",
-        "[server] toolsets",
-        ("LINQ_MCP_TOOLSETS",),
-        "--toolsets",
-        "comma-separated: default, all (all but payments, deprecated, v2), messaging, groups, payments, v2, ...",
-        "default,rich",
-        "tools",
-    ),
-    Option(
-        "tools",
-        "[server] tools",
-        ("LINQ_MCP_TOOLS",),
-        "--tools",
-        "comma-separated extra tools to enable",
-        "send_reaction",
-        "tools",
-    ),
-    Option(
-        "exclude_tools",
-        "[server] exclude_tools",
-        ("LINQ_MCP_EXCLUDE_TOOLS",),
-        "--exclude-tools",
-        "comma-separated tools to hide",
-        "delete_chat",
-        "tools",
-    ),
-    Option(
-        "read_only",
-        "[server] read_only",
-        ("LINQ_MCP_READ_ONLY",),
-        "--read-only",
-        "only read tools",
-        "true",
-        "tools",
-        switch=True,
-    ),
-    Option(
-        "allow_payment_credentials",
-        "[server] allow_payment_credentials",
-        ("LINQ_MCP_ALLOW_PAYMENT_CREDENTIALS",),
-        "--allow-payment-credentials",
-        "expose get_payment_credentials (returns card secrets; off by default)",
-        "true",
-        "tools",
-        switch=True,
-    ),
-    Option(
-        "log_level",
-        "[server] log_level",
-        ("LINQ_MCP_LOG_LEVEL",),
-        "--log-level",
-        "debug, info, warning (default), error",
-        "info",
-        "serving",
-    ),
-    Option(
-        "db_path",
-        "[events] db_path",
-        ("LINQ_MCP_DB_PATH",),
-        "--db-path",
-        "SQLite file for events and counters",
-        group="events",
-    ),
-    Option(
-        "store_url",
-        "[store] url",
-        ("LINQ_MCP_STORE_URL",),
-        "--store",
-        "postgresql://… shared by replicas (default: the SQLite file)",
-        "postgresql://linq@db.internal/linq",
-        "events",
-    ),
-    Option("webhook_secrets", "[events] webhook_secrets", ("LINQ_WEBHOOK_SECRET",), group="events"),
-    Option(
-        "webhooks_port",
-        "[events] webhooks_port",
-        (),
-        "--webhooks-port",
-        "run a webhook receiver on this port",
-        "8080",
-        "events",
-    ),
-    Option(
-        "poll_interval",
-        "[events] poll_interval",
-        ("LINQ_MCP_POLL_INTERVAL",),
-        "--poll-interval",
-        "poll active chats every S seconds",
-        "10",
-        "events",
-    ),
-    _safety(
-        "allow_recipients",
-        "--allow-recipient",
-        "Only these handles may be reached (repeatable): +15551234567, +1555*, a@b.com, *@example.com.",
-        "+1555*",
-        repeat=True,
-    ),
-    _safety(
-        "block_recipients",
-        "--block-recipient",
-        "Never reach these handles (repeatable); beats --allow-recipient.",
-        "+15550000000",
-        repeat=True,
-    ),
-    _safety(
-        "confirm",
-        "--confirm",
-        "When a send needs the person's confirmation: never, first_contact, always.",
-        "first_contact",
-    ),
-    _safety(
-        "confirm_fallback",
-        "--confirm-fallback",
-        "Where the client cannot ask the person: 'token' (the assistant relays a confirm_token) or 'refuse'.",
-        "refuse",
-    ),
-    _safety("inbound", "--inbound", "all, or allowlisted (withholds text from strangers).", "allowlisted"),
-    _safety("max_sends_per_minute", "--max-sends-per-minute", "Send cap per minute.", "10"),
-    _safety("max_sends_per_hour", "--max-sends-per-hour", "Send cap per hour.", "100"),
-    _safety("max_sends_per_day", "--max-sends-per-day", "Send cap per day.", "500"),
-    _safety(
-        "max_sends_per_recipient_per_hour", "--max-sends-per-recipient-per-hour", "Sends per recipient per hour.", "20"
-    ),
-    _safety("max_group_size", "--max-group-size", "Largest group the assistant may create or grow.", "10"),
-    _safety("default_region", "--default-region", "Region for national-format numbers (e.g. US, GB).", "US"),
-)
+OPTIONS: tuple[Option, ...] = _read_options()
 
 _BY_NAME = {option.name: option for option in OPTIONS}
 _BY_TOML: dict[str, dict[str, Option]] = {}

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from linq_mcp.tools.schemas import example_for, expected, field_path, resolve
+
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
@@ -20,8 +22,6 @@ __all__ = ["chosen_alternative", "condition_of", "cross_field_problem", "with_co
 
 
 def _path(prefix: Sequence[Any], name: str) -> str:
-    from linq_mcp.tools.validation import field_path
-
     return field_path([*prefix, name]) if name else field_path(prefix)
 
 
@@ -99,8 +99,6 @@ def chosen_alternative(error: ValidationError) -> ValidationError | None:
 
 def condition_of(error: ValidationError, root: Mapping[str, Any]) -> str | None:
     """ "when mode is 'subscription'" for an error inside an if/then (or "unless" for else)."""
-    from linq_mcp.tools.validation import _resolve
-
     path = list(error.absolute_schema_path)
     branch = max((i for i, part in enumerate(path) if part in ("then", "else")), default=None)
     if branch is None:
@@ -108,9 +106,9 @@ def condition_of(error: ValidationError, root: Mapping[str, Any]) -> str | None:
     node: Any = root
     for part in path[:branch]:
         if isinstance(node, Mapping) and "$ref" in node and part not in node:
-            node = _resolve(node, root)  # the schema path steps through references unannounced
+            node = resolve(node, root)  # the schema path steps through references unannounced
         if part == "$ref" and isinstance(node, Mapping):
-            node = _resolve({"$ref": node.get("$ref")}, root)
+            node = resolve({"$ref": node.get("$ref")}, root)
         elif isinstance(node, Mapping):
             node = node.get(part, {})
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
@@ -133,14 +131,12 @@ def condition_of(error: ValidationError, root: Mapping[str, Any]) -> str | None:
 
 def _property_schema(root: Mapping[str, Any], parts: Sequence[Any]) -> Mapping[str, Any]:
     """The schema of the field at ``parts`` (names and indexes), from the top-level properties."""
-    from linq_mcp.tools.validation import _resolve
-
     node: Mapping[str, Any] = root
     for part in parts:
         if isinstance(part, int):
-            node = _resolve(node.get("items", {}), root)
+            node = resolve(node.get("items", {}), root)
         else:
-            node = _resolve(node.get("properties", {}).get(part, {}), root)
+            node = resolve(node.get("properties", {}).get(part, {}), root)
     return node
 
 
@@ -155,12 +151,10 @@ def with_condition(item: dict[str, Any], error: ValidationError, root: Mapping[s
         return item
     item = {**item, "problem": f"{item['problem']} ({condition})"}
     if error.validator == "required" and item.get("expected") == "a valid value":
-        from linq_mcp.tools.validation import _expected, example_for
-
         name = item["path"].rsplit(".", 1)[-1]
         field = _property_schema(root, [*error.absolute_path, name])
         if field:
-            item["expected"] = _expected(field)
+            item["expected"] = expected(field)
             item["example"] = example_for(field, root)
     return item
 

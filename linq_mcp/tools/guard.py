@@ -24,7 +24,7 @@ from typing import Any
 
 from linq_mcp.api.errors import LinqMCPError
 from linq_mcp.policy import Allowed, ConfirmationRequired, Policy, Refused, call_reach, preview
-from linq_mcp.policy.fence import fence_record, fence_result, fence_v2_result, is_v2_message
+from linq_mcp.policy.fence import fence_result, fence_v2_result, is_v2_message
 from linq_mcp.tools.asking import (
     CONFIRM_SCHEMA,
     answer_from,
@@ -218,15 +218,3 @@ def _has_v2_message(value: Any) -> bool:
     if isinstance(value, Mapping):
         return is_v2_message(value) or any(_has_v2_message(item) for item in value.values())
     return False
-
-
-def sender_of(message: Mapping[str, Any]) -> str:
-    handle = message.get("from_handle") or message.get("sender_handle")
-    if isinstance(handle, Mapping) and handle.get("handle"):
-        return str(handle["handle"])
-    return str(message.get("from") or "unknown sender")
-
-
-def fence_message(message: Mapping[str, Any], policy: Policy | None) -> dict[str, Any]:
-    """An inbound message with everything its sender wrote moved into ``untrusted_content``."""
-    return fence_record(message, ours=False, sender=sender_of(message), policy=policy)

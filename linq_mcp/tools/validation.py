@@ -12,18 +12,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from linq_mcp.tools.crossfield import chosen_alternative, cross_field_problem, with_condition
+from linq_mcp.tools.schemas import example_for, expected, field_path, resolve
 
 if TYPE_CHECKING:  # jsonschema is imported on first validation: it costs start-up time
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-
-EXAMPLES_BY_FORMAT = {
-    "uuid": "3f6c2a6e-1f0b-4c8e-9a51-2d2c1c7e9b10",
-    "email": "ava@example.com",
-    "uri": "https://example.com/image.png",
-    "date-time": "2026-11-23T12:00:00Z",
-}
-E164_EXAMPLE = "+14155550123"
 
 
 class ArgumentValidator:
@@ -81,16 +74,6 @@ def _most_specific(error: ValidationError) -> ValidationError:
     return _most_specific(max(best, key=lambda e: len(e.absolute_path)))
 
 
-def field_path(parts: Any) -> str:
-    path = ""
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += ("." if path else "") + str(part)
-    return path or "(arguments)"
-
-
 def describe(error: ValidationError, root: Mapping[str, Any]) -> dict[str, Any]:
     special = cross_field_problem(error, root)  # not / oneOf of fields / dependentRequired
     if special is not None:
@@ -106,7 +89,7 @@ def describe(error: ValidationError, root: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "path": field_path([*path, name]),
             "problem": "missing required field",
-            "expected": _expected(sub),
+            "expected": expected(sub),
             "example": example_for(sub, root),
         }
     if kind == "additionalProperties":
@@ -125,7 +108,7 @@ def describe(error: ValidationError, root: Mapping[str, Any]) -> dict[str, Any]:
     item: dict[str, Any] = {
         "path": field_path(path),
         "problem": problem,
-        "expected": _expected(schema),
+        "expected": expected(schema),
     }
     example = example_for(schema, root)
     if example is not None:
@@ -135,86 +118,7 @@ def describe(error: ValidationError, root: Mapping[str, Any]) -> dict[str, Any]:
 
 def _subschema(schema: Mapping[str, Any], name: str, root: Mapping[str, Any]) -> Mapping[str, Any]:
     sub = schema.get("properties", {}).get(name, {})
-    return _resolve(sub, root)
-
-
-def _resolve(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
-    seen = 0
-    while isinstance(schema, Mapping) and "$ref" in schema and seen < 20:
-        ref = str(schema["$ref"])
-        if not ref.startswith("#/"):
-            break
-        node: Any = root
-        for part in ref[2:].split("/"):
-            node = node.get(part, {}) if isinstance(node, Mapping) else {}
-        schema = node
-        seen += 1
-    return schema if isinstance(schema, Mapping) else {}
-
-
-def _expected(schema: Mapping[str, Any]) -> str:
-    if "enum" in schema:
-        return "one of " + ", ".join(repr(v) for v in schema["enum"])
-    if "const" in schema:
-        return f"exactly {schema['const']!r}"
-    pattern = schema.get("pattern", "")
-    if "\\+[1-9]" in pattern:
-        return "an E.164 phone number: +, country code, number; no spaces"
-    typ = schema.get("type")
-    bits: list[str] = []
-    if isinstance(typ, str):
-        bits.append({"string": "text", "integer": "a whole number", "object": "an object"}.get(typ, typ))
-    if schema.get("format"):
-        bits.append(f"format {schema['format']}")
-    if "minLength" in schema or "maxLength" in schema:
-        bits.append(f"{schema.get('minLength', 0)}–{schema.get('maxLength', '∞')} characters")
-    if "minimum" in schema or "maximum" in schema:
-        bits.append(f"between {schema.get('minimum', '-∞')} and {schema.get('maximum', '∞')}")
-    if "minItems" in schema or "maxItems" in schema:
-        bits.append(f"{schema.get('minItems', 0)}–{schema.get('maxItems', '∞')} items")
-    if "anyOf" in schema or "oneOf" in schema:
-        bits.append("one of the documented shapes")
-    return ", ".join(bits) or "a valid value"
-
-
-def example_for(schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
-    """A small value that satisfies ``schema``, for error messages."""
-    schema = _resolve(schema, root)
-    if depth > 4 or not schema:
-        return None
-    if "const" in schema:
-        return schema["const"]
-    if "enum" in schema:
-        return schema["enum"][0]
-    if "default" in schema:
-        return schema["default"]
-    for combo in ("oneOf", "anyOf"):
-        if combo in schema:
-            for option in schema[combo]:
-                value = example_for(option, root, depth + 1)
-                if value is not None:
-                    return value
-    typ = schema.get("type")
-    if "\\+[1-9]" in schema.get("pattern", ""):
-        return E164_EXAMPLE
-    if typ == "string":
-        return EXAMPLES_BY_FORMAT.get(schema.get("format", ""), "text")
-    if typ == "integer":
-        return int(schema.get("minimum", 1))
-    if typ == "number":
-        return schema.get("minimum", 1)
-    if typ == "boolean":
-        return True
-    if typ == "array":
-        item = example_for(schema.get("items", {}), root, depth + 1)
-        return [item] if item is not None else []
-    if typ == "object" or "properties" in schema:
-        out: dict[str, Any] = {}
-        for name in schema.get("required", []):
-            value = example_for(schema.get("properties", {}).get(name, {}), root, depth + 1)
-            out[name] = value
-        return out
-    return None
+    return resolve(sub, root)
 
 
 def without_nulls(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,7 +138,7 @@ def without_nulls(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[st
 
 
 def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
-    node = _resolve(schema, root)
+    node = resolve(schema, root)
     if depth > 32:
         return value
     if isinstance(value, dict):
@@ -247,7 +151,7 @@ def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int = 0
                 continue
             if sub is not None:
                 item = _drop_nulls(item, sub, root, depth + 1)
-                if key not in required and _placeholder(item, _resolve(sub, root), root):
+                if key not in required and _placeholder(item, resolve(sub, root), root):
                     continue
             out[key] = item
         return out
@@ -270,7 +174,7 @@ def _placeholder(value: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -
             return False
     if isinstance(value, dict) and node.get("required"):
         props = _object_properties(node, root)
-        return all(k in props and _placeholder(v, _resolve(props[k], root), root) for k, v in value.items())
+        return all(k in props and _placeholder(v, resolve(props[k], root), root) for k, v in value.items())
     return False
 
 
@@ -286,7 +190,7 @@ def maps_from_pairs(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[
 
 
 def _pairs_to_maps(value: Any, schema: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
-    node = _resolve(schema, root)
+    node = resolve(schema, root)
     if depth > 32 or not node:
         return value
     if isinstance(value, list) and node.get("type") == "object" and not node.get("properties"):
@@ -306,13 +210,13 @@ def _object_properties(node: Mapping[str, Any], root: Mapping[str, Any]) -> dict
     props: dict[str, Any] = dict(node.get("properties", {}))
     for combo in ("anyOf", "oneOf", "allOf"):
         for branch in node.get(combo, []):
-            for key, sub in _object_properties(_resolve(branch, root), root).items():
+            for key, sub in _object_properties(resolve(branch, root), root).items():
                 props.setdefault(key, sub)
     return props
 
 
 def _admits_null(schema: Any, root: Mapping[str, Any]) -> bool:
-    node = _resolve(schema, root)
+    node = resolve(schema, root)
     if not node:
         return isinstance(schema, Mapping) and "$ref" not in schema  # {} accepts anything
     typ = node.get("type")
@@ -323,4 +227,4 @@ def _admits_null(schema: Any, root: Mapping[str, Any]) -> bool:
     return any(_admits_null(branch, root) for combo in ("anyOf", "oneOf") for branch in node.get(combo, []))
 
 
-__all__ = ["ArgumentValidator", "describe", "example_for", "field_path", "maps_from_pairs", "without_nulls"]
+__all__ = ["ArgumentValidator", "describe", "maps_from_pairs", "without_nulls"]

@@ -27,10 +27,9 @@ def test_no_module_is_in_an_import_cycle_at_import_time() -> None:
     assert cycles(graph(deferred=False)) == []
 
 
-def test_the_sandbox_has_no_import_cycle_even_through_deferred_imports() -> None:
-    everything = graph(deferred=True)
-    sandbox = {m: {t for t in ts if t.startswith("linq_mcp.sandbox")} for m, ts in everything.items()}
-    assert cycles({m: ts for m, ts in sandbox.items() if m.startswith("linq_mcp.sandbox")}) == []
+def test_no_module_is_in_an_import_cycle_even_through_deferred_imports() -> None:
+    """A function-level import is a dependency too: deferring one only hides a cycle."""
+    assert cycles(graph(deferred=True)) == []
 
 
 def test_the_policy_imports_nothing_that_sends() -> None:

@@ -57,7 +57,8 @@ def test_a_bad_store_url_on_the_command_line_is_one_line_and_exit_2(capsys: pyte
     code = main(["--sandbox", "--store", "postgres://linq:pw@127.0.0.1:notaport/linq"])
     err = capsys.readouterr().err.strip()
     assert code == 2
-    assert err.startswith("linq-mcp: --store (LINQ_MCP_STORE_URL, [store] url) has a bad port") and "\n" not in err
+    assert err.startswith("linq-mcp: --store: ") and "has a bad port" in err and "\n" not in err
+    assert "pw@" not in err  # the URL is a secret: named, never echoed
 
 
 def test_the_sqlite_store_runs_without_psycopg_installed() -> None:
