@@ -62,6 +62,10 @@ async def test_v2_create_chat_finds_the_same_chat_the_second_time(sandbox: Sandb
     async with v2_client(sandbox) as client:
         first = await start_chat(client, "Hello! This is my first message via the Linq API.")
         again = await start_chat(client, "And a second one")
+        # A phone receives on the sandbox's "sent" timer, not at once: wait for both deliveries.
+        with anyio.move_on_after(10):
+            while len([d for d in sandbox.world.deliveries if d.get("kind") != "contact_card"]) < 2:
+                await anyio.sleep(0.05)
     assert isinstance(first["id"], int) and again["id"] == first["id"]
     assert first["chat_messages"]["text"] == "Hello! This is my first message via the Linq API."
     assert [h["phone_number"] for h in first["chat_handles"]] == [AVA]
@@ -150,6 +154,10 @@ async def test_v2_send_chat_message_sends_text_and_attachment_urls(sandbox: Sand
                 "message": {"text": "Check out this image!", "attachment_urls": ["https://cdn.example.com/i.jpg"]},
             },
         )
+        ref = sandbox.world.v2_refs[f"message:{sent['data']['id']}"]
+        with anyio.move_on_after(10):  # the phone receives on the sandbox's "sent" timer
+            while not any(d.get("message_id") == ref for d in sandbox.world.deliveries):
+                await anyio.sleep(0.05)
     message = sent["data"]
     assert message["text"] == "Check out this image!"
     assert [a["url"] for a in message["attachments"]] == ["https://cdn.example.com/i.jpg"]
