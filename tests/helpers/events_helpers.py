@@ -95,7 +95,9 @@ async def subscribed(client: Client, era: str, updates: Updates, *uris: str) -> 
 SECRET = "whsec_" + __import__("base64").b64encode(b"linq-mcp events test secret 32b!").decode()
 
 
-def signed_delivery(chat_id: str, value: str, sender: str = AVA) -> tuple[bytes, dict[str, str], str]:
+def signed_delivery(
+    chat_id: str, value: str, sender: str = AVA, *, secret: str = SECRET
+) -> tuple[bytes, dict[str, str], str]:
     """A Linq-style signed ``message.received`` (2026-02-03) delivery: body, headers, event id."""
     import uuid
 
@@ -126,7 +128,7 @@ def signed_delivery(chat_id: str, value: str, sender: str = AVA) -> tuple[bytes,
         "content-type": "application/json",
         "webhook-id": event_id,
         "webhook-timestamp": str(ts),
-        "webhook-signature": sign_standard(SECRET, event_id, ts, body),
+        "webhook-signature": sign_standard(secret, event_id, ts, body),
     }
     return body, headers, event_id
 

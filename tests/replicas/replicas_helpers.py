@@ -25,6 +25,7 @@ from typing import Any
 import anyio
 import httpx
 import httpx2
+from events_helpers import signed_delivery
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -231,37 +232,8 @@ def data(result: Any) -> dict[str, Any]:
 
 
 def signed_webhook(chat_id: str, value: str, sender: str = AVA) -> tuple[bytes, dict[str, str], str]:
-    """A Linq-style signed ``message.received`` delivery (2026-02-03): body, headers, event id."""
-    from linq_mcp.webhooks import sign_standard
-
-    event_id = str(uuid.uuid4())
-    payload = {
-        "api_version": "v3",
-        "webhook_version": "2026-02-03",
-        "event_type": "message.received",
-        "event_id": event_id,
-        "created_at": "2026-02-03T10:00:00Z",
-        "trace_id": "0" * 32,
-        "partner_id": "partner_test",
-        "data": {
-            "id": str(uuid.uuid4()),
-            "chat": {"id": chat_id, "is_group": False, "owner_handle": {"handle": LINE, "is_me": True}},
-            "direction": "inbound",
-            "sender_handle": {"handle": sender, "is_me": False},
-            "parts": [{"type": "text", "value": value}],
-            "sent_at": "2026-02-03T10:00:00Z",
-            "service": "iMessage",
-        },
-    }
-    body = json.dumps(payload).encode()
-    ts = int(time.time())
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": event_id,
-        "webhook-timestamp": str(ts),
-        "webhook-signature": sign_standard(WEBHOOK_SECRET, event_id, ts, body),
-    }
-    return body, headers, event_id
+    """A Linq-style signed ``message.received`` delivery (2026-02-03), signed with the replicas' secret."""
+    return signed_delivery(chat_id, value, sender, secret=WEBHOOK_SECRET)
 
 
 async def post_webhook(replica: Replica, body: bytes, headers: dict[str, str]) -> int:
